@@ -1,0 +1,84 @@
+"""``tonescribe process AUDIO... [--out DIR]``"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from capture.decode import DecodeError
+from capture.outputs import output_dir_for, write_output_dir
+from capture.pipeline import Engine, ProcessOptions
+from capture.progress import Reporter, configure_logging
+from prosody.measure import ProsodyOptions
+from transcribe.asr import AsrOptions
+from transcribe.diarize import SPEAKER_MODES, SpeakerOptions
+from transcribe.models import DEFAULT_ASR_MODEL, ModelNotFound
+
+logger = logging.getLogger("tonescribe.cli")
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``process`` and ``watch``."""
+    parser.add_argument("--out", type=Path, default=Path("transcripts"), help="output folder (default: ./transcripts)")
+    parser.add_argument("--model", default=DEFAULT_ASR_MODEL,
+                        help="Whisper model: tiny.en (default), base, a name under the models folder, or a path")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA (float16) when a GPU is present, else CPU (int8)")
+    parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
+    parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
+    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--no-fillers", action="store_true", help="do not prompt the recogniser to keep um/uh")
+    parser.add_argument("--speakers", default="auto", help=f"speaker mode: {', '.join(SPEAKER_MODES)} (default: auto)")
+    parser.add_argument("--num-speakers", type=int)
+    parser.add_argument("--min-speakers", type=int)
+    parser.add_argument("--max-speakers", type=int)
+    parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+def options_from_args(args: argparse.Namespace) -> ProcessOptions:
+    return ProcessOptions(
+        asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
+                       language=args.language, beam_size=args.beam_size, keep_fillers=not args.no_fillers),
+        speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
+                                min_speakers=args.min_speakers, max_speakers=args.max_speakers),
+        prosody=ProsodyOptions(),
+    )
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("process", help="transcribe recordings with word-level prosody",
+                            description="Transcribe recordings; one output folder per recording under --out.")
+    parser.add_argument("audio", nargs="+", type=Path, help="audio or video files")
+    add_pipeline_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(quiet=args.quiet, verbose=args.verbose)
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"tonescribe: error: {exc}", file=sys.stderr)
+        return 2
+    reporter = Reporter(live=sys.stderr.isatty() and not args.quiet)
+    engine = Engine(options, hook=reporter.hook)
+    failures = 0
+    taken: set[Path] = set()
+    with reporter.session():
+        for index, path in enumerate(args.audio, 1):
+            reporter.file_started(str(path), index, len(args.audio))
+            try:
+                transcript = engine.process(path)
+                folder = write_output_dir(transcript, output_dir_for(path, args.out, taken))
+            except DecodeError as exc:
+                failures += 1
+                reporter.file_done(None, str(exc))
+                continue
+            except (ModelNotFound, ValueError) as exc:
+                reporter.file_done(None, f"{path}: {exc}")
+                return 2
+            reporter.file_done(str(folder))
+    return 1 if failures else 0

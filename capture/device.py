@@ -1,0 +1,28 @@
+"""Choosing where models run: CUDA when present, CPU otherwise."""
+
+from __future__ import annotations
+
+VALID_DEVICES = ("auto", "cpu", "cuda")
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:  # a broken CUDA install must not stop CPU work
+        return False
+
+
+def resolve_device(device: str) -> str:
+    if device not in VALID_DEVICES:
+        raise ValueError(f"device must be one of {', '.join(VALID_DEVICES)}, not {device!r}")
+    if device == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if device == "cuda" and not cuda_available():
+        raise ValueError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+    return device
+
+
+def default_compute_type(device: str) -> str:
+    return "float16" if device == "cuda" else "int8"

@@ -1,0 +1,156 @@
+"""Orchestration: one recording through decode -> asr -> diarization -> prosody.
+
+Each stage's result is a (partial) ``Transcript``; a ``Checkpoint`` may store it so a restarted
+job skips finished stages. Models live in an ``Engine`` that loads them once and is reused
+across recordings. Progress goes to an optional ``hook(stage, event, info)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Protocol
+
+from capture import __version__
+from capture.decode import Audio, load_audio
+from capture.record import Pipeline, Transcript, replace
+from prosody.measure import ProsodyOptions, measure
+from prosody.pitch import pitch_model_identity
+from transcribe.align import build_utterances, overlaps_of, stable_ids
+from transcribe.asr import AsrOptions, Recognizer
+from transcribe.diarize import BACKENDS, SpeakerOptions, choose_mode, turns_from_words
+
+logger = logging.getLogger("tonescribe.pipeline")
+
+STAGES = ("decode", "asr", "diarization", "prosody")
+Hook = Callable[[str, str, dict], None]
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    speakers: SpeakerOptions = field(default_factory=SpeakerOptions)
+    prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
+    utterance_gap_s: float = 1.5
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class Checkpoint(Protocol):
+    def load(self, stage: str) -> Optional[Transcript]: ...
+    def save(self, stage: str, transcript: Transcript) -> None: ...
+
+
+class Engine:
+    """Holds loaded models; ``process`` may be called for any number of recordings."""
+
+    def __init__(self, options: ProcessOptions = ProcessOptions(), hook: Optional[Hook] = None):
+        self.options = options
+        self.hook = hook or (lambda stage, event, info: None)
+        self._recognizer: Optional[Recognizer] = None
+
+    def recognizer(self) -> tuple[Recognizer, float]:
+        """The loaded recognizer and the seconds spent loading it just now (0 when warm)."""
+        if self._recognizer is None:
+            self.hook("model_load", "start", {"model": self.options.asr.model})
+            self._recognizer = Recognizer(self.options.asr)
+            self.hook("model_load", "end", {"seconds": self._recognizer.load_s})
+            return self._recognizer, self._recognizer.load_s
+        return self._recognizer, 0.0
+
+    def process(self, path: str | Path, checkpoint: Optional[Checkpoint] = None) -> Transcript:
+        timings: dict[str, float] = {}
+        recognizer, timings["model_load"] = self.recognizer()
+
+        def run(stage: str, fn, *args):
+            self.hook(stage, "start", {"path": str(path)})
+            started = time.perf_counter()
+            result = fn(*args)
+            timings[stage] = round(time.perf_counter() - started, 3)
+            self.hook(stage, "end", {"seconds": timings[stage]})
+            return result
+
+        audio, mono = run("decode", _decode, path)
+        done = None
+        for stage in reversed(STAGES[1:]):
+            done = checkpoint.load(stage) if checkpoint else None
+            if done is not None and done.audio.sha256 == audio.info.sha256:
+                logger.info("%s: resuming after stage %s", path, stage)
+                timings.update({k: v for k, v in done.pipeline.timings_s.items() if k in STAGES[1:]})
+                break
+            done = None
+        reached = STAGES.index(done.pipeline.options["stage_reached"]) if done else 0
+        partial = done or Transcript(audio=audio.info, pipeline=self._pipeline(recognizer, {}, timings, "decode"))
+
+        for stage, fn in (("asr", self._asr), ("diarization", self._diarize), ("prosody", self._prosody)):
+            if STAGES.index(stage) <= reached:
+                continue
+            partial = run(stage, fn, audio, mono, recognizer, partial)
+            partial = replace(partial, pipeline=self._pipeline(
+                recognizer, partial.pipeline.options.get("speakers_chosen", {}), timings, stage))
+            if checkpoint is not None and stage != "prosody":
+                checkpoint.save(stage, partial)
+        timings["total"] = round(sum(v for k, v in timings.items() if k in STAGES), 3)
+        return replace(partial, pipeline=self._pipeline(
+            recognizer, partial.pipeline.options.get("speakers_chosen", {}), timings, "prosody"))
+
+    def _pipeline(self, recognizer: Recognizer, chosen: dict, timings: dict, stage: str) -> Pipeline:
+        options = self.options.as_dict()
+        options["asr"] = recognizer.effective_options()
+        options["speakers_chosen"] = chosen
+        options["stage_reached"] = stage
+        models = {"asr": recognizer.identity(), "pitch": pitch_model_identity()}
+        return Pipeline(version=__version__, models=models, options=options, device=recognizer.device,
+                        timings_s={k: round(v, 3) for k, v in timings.items()})
+
+    def _asr(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
+        mode, evidence = choose_mode(audio, self.options.speakers)
+        chosen = {"mode": mode, **evidence}
+        if mode == "channels":
+            words, language = [], None
+            for c in range(audio.info.channels):
+                result = recognizer.transcribe(audio.channel_16k(c), speaker=f"ch{c}")
+                words.extend(result.words)
+                language = language or result.language
+        else:
+            result = recognizer.transcribe(mono)
+            words, language = list(result.words), result.language
+        words.sort(key=lambda w: (w.start_s, w.end_s))
+        pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen})
+        return replace(partial, words=tuple(words), language=language, pipeline=pipeline)
+
+    def _diarize(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
+        chosen = partial.pipeline.options["speakers_chosen"]
+        mode = chosen["mode"]
+        words = list(partial.words)
+        channels = None
+        merge = self.options.speakers.turn_merge_gap_s
+        if mode == "channels":
+            channels = {f"ch{c}": c for c in range(audio.info.channels)}
+            turns = turns_from_words(words, merge_gap_s=merge)
+        elif mode == "none":
+            words = [replace(w, speaker="S1") for w in words]
+            turns = turns_from_words(words, merge_gap_s=merge)
+        else:
+            from transcribe.align import assign_words
+
+            turns = BACKENDS[mode](audio, self.options.speakers)
+            words = assign_words(words, turns)
+        words, turns, speakers = stable_ids(words, turns, channels)
+        words, utterances = build_utterances(words, max_gap_s=self.options.utterance_gap_s)
+        return replace(partial, words=tuple(words), turns=tuple(turns), speakers=tuple(speakers),
+                       overlaps=tuple(overlaps_of(turns)), utterances=tuple(utterances))
+
+    def _prosody(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
+        result = measure(audio, partial.words, partial.speakers, self.options.prosody, mono_16k=mono)
+        return replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
+                       intensity=result.intensity)
+
+
+def _decode(path: str | Path) -> tuple[Audio, object]:
+    audio = load_audio(path)
+    return audio, audio.mono_16k()

@@ -1,0 +1,204 @@
+"""The Transcript record: plain frozen dataclasses that flow between the stages.
+
+Every stage reads a ``Transcript`` (or its parts) and returns a new one; renderers, exports
+and the review UI only read it. ``to_dict``/``from_dict`` give the versioned JSON form
+documented in ``capture/schema/transcript.schema.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: str
+    sha256: str
+    duration_s: float
+    sample_rate_hz: int
+    channels: int
+    format: str = ""
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    label: str
+    channel: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class WordProsody:
+    duration_s: float
+    f0_mean_hz: Optional[float]
+    f0_min_hz: Optional[float]
+    f0_max_hz: Optional[float]
+    f0_mean_st: Optional[float]
+    intensity_mean_db: Optional[float]
+    intensity_max_db: Optional[float]
+    voiced_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start_s: float
+    end_s: float
+    probability: float
+    speaker: Optional[str] = None
+    prosody: Optional[WordProsody] = None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    speaker: Optional[str]
+    start_s: float
+    end_s: float
+    text: str
+    first_word: int
+    last_word: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of speech by one speaker, as the diarization stage found it."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Overlap:
+    start_s: float
+    end_s: float
+    speakers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pause:
+    start_s: float
+    end_s: float
+    duration_s: float
+    speaker_before: Optional[str]
+    speaker_after: Optional[str]
+
+
+@dataclass(frozen=True)
+class Mark:
+    type: str
+    start_s: float
+    end_s: float
+    first_word: Optional[int]
+    last_word: Optional[int]
+    speaker: Optional[str]
+    value: Any
+    confidence: float
+    evidence: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PitchTrack:
+    hop_s: float
+    start_s: float
+    f0_hz: tuple[Optional[float], ...]
+
+
+@dataclass(frozen=True)
+class IntensityTrack:
+    hop_s: float
+    start_s: float
+    db: tuple[Optional[float], ...]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    version: str
+    models: dict
+    options: dict
+    device: str
+    timings_s: dict
+
+
+@dataclass(frozen=True)
+class Transcript:
+    audio: AudioInfo
+    pipeline: Pipeline
+    language: Optional[str] = None
+    speakers: tuple[Speaker, ...] = ()
+    words: tuple[Word, ...] = ()
+    utterances: tuple[Utterance, ...] = ()
+    turns: tuple[Turn, ...] = ()
+    overlaps: tuple[Overlap, ...] = ()
+    pauses: tuple[Pause, ...] = ()
+    marks: tuple[Mark, ...] = ()
+    pitch: Optional[PitchTrack] = None
+    intensity: Optional[IntensityTrack] = None
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        out = {"schema_version": self.schema_version}
+        for f in dataclasses.fields(self):
+            if f.name != "schema_version":
+                out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Transcript":
+        version = str(data.get("schema_version", ""))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ValueError(
+                f"transcript schema_version {version!r} is not readable by this tonescribe "
+                f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-run `tonescribe process` or upgrade"
+            )
+        return _build(cls, data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Transcript":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:  # NaN has no JSON form: it means "not measured"
+        return None
+    return value
+
+
+def _build(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _build(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_build(item, v) for v in value)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+    return value
+
+
+def replace(record: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` re-exported so stages need only this module."""
+    return dataclasses.replace(record, **changes)

@@ -1,0 +1,1 @@
+"""Prosodic measurement: pitch and intensity tracks, per-word features, pauses, notation."""

@@ -1,0 +1,1 @@
+"""Speech recognition, diarization and word-to-speaker alignment."""

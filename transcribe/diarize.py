@@ -1,0 +1,109 @@
+"""The diarization stage: who spoke when.
+
+Backends sit behind one function type, ``Backend(audio, options) -> list[Turn]`` with arbitrary
+speaker labels; ``transcribe.align`` then gives them stable ids and attaches words. ``channels``
+is special: each channel is recognised on its own, so overlapping talk on two channels keeps
+both speakers' words.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from capture.decode import Audio
+from capture.record import Turn
+
+logger = logging.getLogger("tonescribe.diarize")
+
+SPEAKER_MODES = ("auto", "channels", "none")
+
+Backend = Callable[[Audio, "SpeakerOptions"], list[Turn]]
+BACKENDS: dict[str, Backend] = {}
+
+
+@dataclass(frozen=True)
+class SpeakerOptions:
+    mode: str = "auto"
+    num_speakers: Optional[int] = None
+    min_speakers: Optional[int] = None
+    max_speakers: Optional[int] = None
+    turn_merge_gap_s: float = 0.5
+
+    def __post_init__(self):
+        if self.mode not in SPEAKER_MODES + tuple(BACKENDS):
+            raise ValueError(f"--speakers must be one of {', '.join(SPEAKER_MODES + tuple(BACKENDS))}")
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers cannot exceed max_speakers")
+
+
+@dataclass(frozen=True)
+class ChannelEvidence:
+    distinct_talkers: bool
+    correlation: float
+    dominance: tuple[float, ...]
+
+    def as_dict(self) -> dict:
+        return {"distinct_talkers": self.distinct_talkers, "correlation": round(self.correlation, 3),
+                "dominance": [round(d, 3) for d in self.dominance]}
+
+
+def channel_evidence(audio: Audio, *, frame_s: float = 0.05, dominance_db: float = 6.0) -> ChannelEvidence:
+    """Does each channel carry its own talker? Yes when the channels are not copies of one another
+    (waveform correlation below 0.8) and, over frames with speech, each channel is clearly the
+    loudest (by ``dominance_db``) in a good share of them."""
+    x = audio.samples
+    if x.shape[0] < 2:
+        return ChannelEvidence(False, 1.0, ())
+    frame = max(1, int(frame_s * audio.sample_rate_hz))
+    n = x.shape[1] // frame
+    if n < 4:
+        return ChannelEvidence(False, 1.0, ())
+    power = (x[:, : n * frame].astype(np.float64) ** 2).reshape(x.shape[0], n, frame).mean(axis=2)
+    db = 10 * np.log10(power + 1e-12)
+    loud = db.max(axis=0)
+    active = loud > np.percentile(loud, 95) - 30
+    norms = np.sqrt((x.astype(np.float64) ** 2).sum(axis=1)) + 1e-12
+    corr = np.corrcoef(x) if np.all(norms > 1e-9) else np.ones((x.shape[0], x.shape[0]))
+    off_diag = np.abs(corr[~np.eye(x.shape[0], dtype=bool)])
+    correlation = float(np.nanmax(off_diag)) if off_diag.size else 1.0
+    dominance = []
+    for c in range(x.shape[0]):
+        others = np.delete(db, c, axis=0).max(axis=0)
+        dominance.append(float(np.mean(db[c, active] - others[active] > dominance_db)) if active.any() else 0.0)
+    distinct = correlation < 0.8 and sum(d >= 0.1 for d in dominance) >= 2
+    return ChannelEvidence(distinct, correlation, tuple(dominance))
+
+
+def choose_mode(audio: Audio, options: SpeakerOptions) -> tuple[str, dict]:
+    """The backend to run and the evidence for the choice (written into the transcript)."""
+    if options.mode != "auto":
+        return options.mode, {}
+    evidence = channel_evidence(audio)
+    if evidence.distinct_talkers:
+        return "channels", {"channels": evidence.as_dict()}
+    for name in BACKENDS:  # registered in order of preference; each says whether it can run
+        available = getattr(BACKENDS[name], "available", lambda: True)
+        if available():
+            return name, {"channels": evidence.as_dict()}
+    return "none", {"channels": evidence.as_dict()}
+
+
+def turns_from_words(words, *, merge_gap_s: float) -> list[Turn]:
+    """Speech stretches per speaker from its words, joined across gaps shorter than ``merge_gap_s``."""
+    by_speaker: dict[str, list[list[float]]] = {}
+    for w in sorted(words, key=lambda w: w.start_s):
+        spans = by_speaker.setdefault(w.speaker or "S1", [])
+        if spans and w.start_s - spans[-1][1] < merge_gap_s:
+            spans[-1][1] = max(spans[-1][1], w.end_s)
+        else:
+            spans.append([w.start_s, w.end_s])
+    turns = [Turn(speaker=s, start_s=a, end_s=b) for s, spans in by_speaker.items() for a, b in spans]
+    return sorted(turns, key=lambda t: (t.start_s, t.speaker))
