@@ -1,0 +1,184 @@
+"""The corrections layer: edits beside transcript.json, applied in order, undoable, safe under concurrency."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from capture.outputs import write_output_dir
+from capture.record import AudioInfo, Mark, Pause, Pipeline, Speaker, Transcript, Turn, Utterance, Word
+from review.corrections import (
+    CORRECTIONS_JSON,
+    CorrectionError,
+    add_edit,
+    apply_corrections,
+    correct,
+    load_corrected,
+    load_layer,
+    load_notes,
+    redo,
+    undo,
+)
+
+TEXTS = ["so", "how", "was", "it", "hard", "really", "hard", "thanks"]
+SPEAKERS = ["S1", "S1", "S1", "S1", "S2", "S2", "S2", "S1"]
+
+
+def small_transcript() -> Transcript:
+    words = tuple(
+        Word(text=t, start_s=0.5 * i, end_s=0.5 * i + 0.4, probability=0.9, speaker=s)
+        for i, (t, s) in enumerate(zip(TEXTS, SPEAKERS))
+    )
+    utts = (
+        Utterance("S1", 0.0, 1.9, "so how was it", 0, 3),
+        Utterance("S2", 2.0, 3.4, "hard really hard", 4, 6),
+        Utterance("S1", 3.5, 3.9, "thanks", 7, 7),
+    )
+    return Transcript(
+        audio=AudioInfo(path="/nowhere/x.wav", sha256="0" * 64, duration_s=4.0, sample_rate_hz=16000, channels=1),
+        pipeline=Pipeline(version="t", models={}, options={"speakers": {"turn_merge_gap_s": 0.5}}, device="cpu",
+                          timings_s={}),
+        language="en",
+        speakers=(Speaker("S1", "Speaker 1"), Speaker("S2", "Speaker 2")),
+        words=words,
+        utterances=utts,
+        turns=(Turn("S1", 0.0, 1.9), Turn("S2", 2.0, 3.4), Turn("S1", 3.5, 3.9)),
+        pauses=(Pause(1.9, 2.0, 0.1, "S1", "S2"),),
+        marks=(
+            Mark("emphasis", 2.0, 2.4, 4, 4, "S2", "strong", 0.8, {"intensity_z": 2.3, "threshold": 1.5}),
+            Mark("lengthening", 3.0, 3.4, 6, 6, "S2", 1.8, 0.6, {"ratio": 1.8, "threshold": 1.5}),
+        ),
+    )
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    return write_output_dir(small_transcript(), tmp_path / "x")
+
+
+def test_no_corrections_returns_the_transcript_unchanged(folder: Path):
+    assert load_corrected(folder) == Transcript.load(folder / "transcript.json")
+    assert not (folder / CORRECTIONS_JSON).exists()
+
+
+def test_edits_apply_and_never_touch_transcript_json(folder: Path):
+    original = (folder / "transcript.json").read_bytes()
+    add_edit(folder, "word.text", {"word": 2, "text": "  is  "})
+    add_edit(folder, "speaker.label", {"speaker": "S2", "label": "Nurse"})
+    add_edit(folder, "mark.review", {"mark": 0, "status": "rejected"})
+    add_edit(folder, "mark.review", {"mark": 1, "status": "accepted"})
+    add_edit(folder, "line.note", {"word": 5, "text": "laughs"})
+    t = load_corrected(folder)
+    assert (folder / "transcript.json").read_bytes() == original
+    assert t.words[2].text == "is" and t.utterances[0].text == "so how is it"
+    assert {s.id: s.label for s in t.speakers} == {"S1": "Speaker 1", "S2": "Nurse"}
+    assert [m.type for m in t.marks] == ["lengthening"] and t.marks[0].evidence["review"] == "accepted"
+    (note,) = load_notes(folder)
+    assert (note.word, note.speaker, note.text) == (4, "S2", "laughs")
+    data = json.loads((folder / CORRECTIONS_JSON).read_text())
+    assert data["schema_version"] == "1.0" and len(data["edits"]) == 5 and data["revision"] == 5
+
+
+def test_last_write_wins_per_field(folder: Path):
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    add_edit(folder, "word.text", {"word": 3, "text": "that"})
+    add_edit(folder, "word.text", {"word": 1, "text": "why"})
+    t = load_corrected(folder)
+    assert [w.text for w in t.words[:4]] == ["so", "why", "was", "that"]
+
+
+def test_split_merge_and_reassign(folder: Path):
+    add_edit(folder, "turn.split", {"word": 2})
+    t = load_corrected(folder)
+    assert [(u.first_word, u.last_word) for u in t.utterances] == [(0, 1), (2, 3), (4, 6), (7, 7)]
+    add_edit(folder, "turn.merge", {"word": 4})  # "hard really hard" joins "was it", taking S1
+    t = load_corrected(folder)
+    assert [(u.first_word, u.last_word, u.speaker) for u in t.utterances] == [(0, 1, "S1"), (2, 6, "S1"), (7, 7, "S1")]
+    assert {w.speaker for w in t.words} == {"S1"} and [tn.speaker for tn in t.turns] == ["S1"]
+    undo(folder)
+    add_edit(folder, "word.speaker", {"first_word": 7, "last_word": 7, "speaker": "S3"})
+    t = load_corrected(folder)
+    assert t.utterances[-1].speaker == "S3" and "S3" in {s.id for s in t.speakers}
+    assert any(tn.speaker == "S3" for tn in t.turns)
+    # reassigning one word inside a turn makes it a turn of its own
+    add_edit(folder, "word.speaker", {"first_word": 5, "last_word": 5, "speaker": "S1"})
+    t = load_corrected(folder)
+    assert [(u.first_word, u.last_word, u.speaker) for u in t.utterances][2:5] == [(4, 4, "S2"), (5, 5, "S1"), (6, 6, "S2")]
+    assert t.marks[1].speaker == "S2"
+
+
+def test_deleting_a_word_remaps_marks_and_utterances(folder: Path):
+    add_edit(folder, "word.text", {"word": 4, "text": ""})
+    c = correct(Transcript.load(folder / "transcript.json"), load_layer(folder))
+    t = c.transcript
+    assert len(t.words) == 7 and t.utterances[1].text == "really hard"
+    assert c.word_origin[4] == 5
+    assert [m.type for m in t.marks] == ["lengthening"] and t.marks[0].first_word == 5
+    assert c.mark_origin == (1,)
+
+
+def test_undo_any_edit_and_redo(folder: Path):
+    _, e1 = add_edit(folder, "word.text", {"word": 0, "text": "well"})
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    undo(folder, e1.id)
+    assert [w.text for w in load_corrected(folder).words[:2]] == ["so", "who"]
+    undo(folder)
+    assert [w.text for w in load_corrected(folder).words[:2]] == ["so", "how"]
+    redo(folder)
+    assert [w.text for w in load_corrected(folder).words[:2]] == ["so", "who"]
+    assert len(load_layer(folder).undone) == 1
+    with pytest.raises(CorrectionError, match="no edit"):
+        undo(folder, "nope")
+
+
+@pytest.mark.parametrize("op,args,message", [
+    ("word.text", {"word": 99, "text": "x"}, "outside"),
+    ("word.text", {"word": "1", "text": "x"}, "integer"),
+    ("turn.split", {"word": 0}, "first word"),
+    ("mark.review", {"mark": 0, "status": "maybe"}, "status"),
+    ("speaker.label", {"speaker": "S1", "label": "  "}, "empty"),
+    ("word.explode", {}, "unknown correction"),
+])
+def test_bad_edits_are_refused_and_nothing_is_written(folder: Path, op, args, message):
+    with pytest.raises(CorrectionError, match=message):
+        add_edit(folder, op, args)
+    assert not (folder / CORRECTIONS_JSON).exists()
+
+
+def test_stale_edits_are_skipped_not_misapplied(folder: Path):
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    t = small_transcript()
+    shifted = t.__class__(**{**t.__dict__, "words": tuple(
+        w.__class__(**{**w.__dict__, "start_s": w.start_s + 0.25}) for w in t.words)})
+    c = correct(shifted, load_layer(folder))
+    assert c.transcript.words[1].text == "how" and len(c.skipped) == 1
+
+
+def test_corrupt_corrections_file_is_reported_and_kept(folder: Path):
+    (folder / CORRECTIONS_JSON).write_text("{not json")
+    with pytest.raises(CorrectionError, match="not valid JSON"):
+        load_corrected(folder)
+    with pytest.raises(CorrectionError):
+        add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    assert (folder / CORRECTIONS_JSON).read_text() == "{not json"
+
+
+def _hammer(folder: str, worker: int) -> None:
+    for k in range(15):
+        add_edit(Path(folder), "line.note", {"word": worker, "text": f"w{worker}-{k}"}, by=f"tab{worker}")
+
+
+def test_two_writers_lose_nothing(folder: Path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_hammer, args=(str(folder), w)) for w in (0, 4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    layer = load_layer(folder)
+    assert len(layer.edits) == 30 and layer.revision == 30
+    notes = {n.word: n.text for n in load_notes(folder)}
+    assert notes == {0: "w0-14", 4: "w4-14"}
