@@ -12,6 +12,7 @@ from capture.outputs import output_dir_for, write_output_dir
 from capture.pipeline import Engine, ProcessOptions
 from capture.progress import Reporter, configure_logging
 from prosody.measure import ProsodyOptions
+from prosody.thresholds import load_thresholds
 from transcribe.asr import AsrOptions
 from transcribe.diarize import SPEAKER_MODES, SpeakerOptions
 from transcribe.models import DEFAULT_ASR_MODEL, ModelNotFound
@@ -34,6 +35,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-speakers", type=int)
     parser.add_argument("--min-speakers", type=int)
     parser.add_argument("--max-speakers", type=int)
+    parser.add_argument("--thresholds", type=Path, metavar="FILE",
+                        help="TOML file overriding the thresholds of the prosodic marks (see prosody/thresholds.toml)")
     parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
@@ -45,6 +48,7 @@ def options_from_args(args: argparse.Namespace) -> ProcessOptions:
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
                                 min_speakers=args.min_speakers, max_speakers=args.max_speakers),
         prosody=ProsodyOptions(),
+        thresholds=load_thresholds(args.thresholds),
     )
 
 

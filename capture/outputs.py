@@ -13,6 +13,8 @@ from typing import Callable, Iterable
 
 from capture import atomic
 from capture.record import Transcript
+from prosody.notation.gat2 import render_gat2
+from prosody.notation.jefferson import render_jefferson
 from prosody.notation.plain import render_plain
 from transcribe.rttm import render_rttm
 
@@ -21,6 +23,8 @@ TRANSCRIPT_JSON = "transcript.json"
 # name -> renderer; later stages (notation, exports) add theirs here.
 RENDERERS: dict[str, Callable[[Transcript], str]] = {
     "transcript.txt": render_plain,
+    "transcript.jefferson.txt": render_jefferson,
+    "transcript.gat2.txt": render_gat2,
     "diarization.rttm": lambda t: render_rttm(t.turns, Path(t.audio.path).stem),
 }
 

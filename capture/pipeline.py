@@ -17,8 +17,10 @@ from typing import Callable, Optional, Protocol
 from capture import __version__
 from capture.decode import Audio, load_audio
 from capture.record import Pipeline, Transcript, replace
+from prosody.marks import annotate
 from prosody.measure import ProsodyOptions, measure
 from prosody.pitch import pitch_model_identity
+from prosody.thresholds import Thresholds, default_thresholds
 from transcribe.align import build_utterances, overlaps_of, stable_ids
 from transcribe.asr import AsrOptions, Recognizer
 from transcribe.diarize import BACKENDS, SpeakerOptions, choose_mode, turns_from_words
@@ -34,6 +36,7 @@ class ProcessOptions:
     asr: AsrOptions = field(default_factory=AsrOptions)
     speakers: SpeakerOptions = field(default_factory=SpeakerOptions)
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
+    thresholds: Thresholds = field(default_factory=default_thresholds)
     utterance_gap_s: float = 1.5
 
     def as_dict(self) -> dict:
@@ -147,8 +150,9 @@ class Engine:
 
     def _prosody(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
         result = measure(audio, partial.words, partial.speakers, self.options.prosody, mono_16k=mono)
-        return replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
-                       intensity=result.intensity)
+        measured = replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
+                           intensity=result.intensity)
+        return annotate(measured, self.options.thresholds)
 
 
 def _decode(path: str | Path) -> tuple[Audio, object]:

@@ -34,6 +34,7 @@ class Speaker:
     id: str
     label: str
     channel: Optional[int] = None
+    baseline: Optional[dict] = None  # filled by the marks step (prosody/baselines.py)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ between utterances as lines of their own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
+import unicodedata
 from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
@@ -65,3 +67,213 @@ def lines(transcript: Transcript) -> Iterator[Line]:
             tokens.append(WordToken(i, words[i]))
         yield Line(utt, tuple(tokens))
         previous_last = words[utt.last_word]
+
+
+# --- Conversation-analytic layout (Jefferson, GAT2): lines of talk built from the marks. ---
+
+
+@dataclass(frozen=True)
+class TalkLine:
+    """One speaker's run of words, or (speaker None) a silence between runs. ``items`` are word
+    indices and pause/gap marks in order; ``latched`` says the next line latches onto this one."""
+
+    speaker: Optional[str]
+    items: tuple  # int (word index) or Mark (pause/gap)
+    latched: bool = False
+
+
+def marks_by_type(transcript: Transcript) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for m in transcript.marks:
+        out.setdefault(m.type, []).append(m)
+    return out
+
+
+def talk_lines(transcript: Transcript, *, split_after: frozenset = frozenset()) -> list[TalkLine]:
+    """Words in time order grouped into lines: a line runs while one speaker talks in the clear.
+    When another speaker comes in during an overlap, the current line takes the current speaker's
+    words up to the end of that overlap and the incoming speaker's overlapping words follow on the
+    next line, so overlap brackets can be aligned. ``split_after`` (word indices) ends lines too
+    (GAT2: one intonation unit per line)."""
+    words = transcript.words
+    order = sorted(range(len(words)), key=lambda i: (words[i].start_s, words[i].end_s, i))
+    place = {i: k for k, i in enumerate(order)}
+    utterance_of = {}
+    for k, u in enumerate(transcript.utterances):
+        for i in range(u.first_word, u.last_word + 1):
+            utterance_of[i] = k
+    by_type = marks_by_type(transcript)
+    silences = {(m.first_word, m.last_word): m for m in by_type.get("pause", []) + by_type.get("gap", [])}
+    latches = {(m.first_word, m.last_word) for m in by_type.get("latch", [])}
+    overlaps = sorted(transcript.overlaps, key=lambda o: o.start_s)
+    taken = set()
+    runs: list[list[int]] = []
+    for start in order:
+        if start in taken:
+            continue
+        speaker = words[start].speaker
+        run = [start]
+        taken.add(start)
+        for i in islice(order, place[start] + 1, None):
+            if i in taken:
+                continue
+            w = words[i]
+            if run[-1] in split_after:
+                break
+            if w.speaker == speaker:
+                if utterance_of.get(i) != utterance_of.get(run[-1]):
+                    break
+                run.append(i)
+                taken.add(i)
+                continue
+            inside = [o for o in overlaps if o.start_s - 0.05 <= w.start_s < o.end_s and speaker in o.speakers]
+            if not inside:
+                break
+            end_s = inside[0].end_s
+            for j in islice(order, place[i] + 1, None):
+                if j in taken or words[j].speaker != speaker or words[j].start_s >= end_s:
+                    continue
+                if utterance_of.get(j) != utterance_of.get(run[-1]) or run[-1] in split_after:
+                    break
+                run.append(j)
+                taken.add(j)
+            break
+        runs.append(run)
+    out: list[TalkLine] = []
+    for k, run in enumerate(runs):
+        items: list = []
+        for a, b in zip([None] + run[:-1], run):
+            if a is not None and (a, b) in silences:
+                items.append(silences[(a, b)])
+            items.append(b)
+        following = runs[k + 1][0] if k + 1 < len(runs) else None
+        if k > 0 and (runs[k - 1][-1], run[0]) in silences:
+            out.append(TalkLine(None, (silences[(runs[k - 1][-1], run[0])],)))
+        out.append(TalkLine(words[run[0]].speaker, tuple(items), latched=(run[-1], following) in latches))
+    return out
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    opens: tuple = ()  # overlap ids whose "[" starts this token
+
+
+def wrap_tokens(tokens: list[Token], *, width: int) -> list[list[Token]]:
+    lines: list[list[Token]] = [[]]
+    used = 0
+    for t in tokens:
+        if lines[-1] and used + 1 + display_width(t.text) > width:
+            lines.append([])
+            used = 0
+        used += (1 if lines[-1] else 0) + display_width(t.text)
+        lines[-1].append(t)
+    return lines
+
+
+def align_overlaps(rows: list[tuple[str, list[Token]]]) -> list[str]:
+    """Join each row (a prefix and its tokens) and pad a token that opens an overlap so its "["
+    stands under the "[" of the same overlap on an earlier line."""
+    column: dict = {}
+    out = []
+    for prefix, tokens in rows:
+        text = prefix
+        for n, t in enumerate(tokens):
+            sep = "" if n == 0 else " "
+            at = display_width(text) + len(sep) + (display_width(t.text[: t.text.index("[")]) if t.opens else 0)
+            for k in t.opens:
+                if k in column and column[k] > at:
+                    sep += " " * (column[k] - at)
+                    at = column[k]
+            for k in t.opens:
+                column.setdefault(k, at)
+            text += sep + t.text
+        out.append(text.rstrip())
+    return out
+
+
+def display_width(text: str) -> int:
+    """Characters as shown: combining marks (the emphasis underline) take no column."""
+    return sum(1 for c in text if not unicodedata.combining(c))
+
+
+def strip_punctuation(text: str) -> str:
+    """The recogniser's punctuation is grammar, not intonation: CA notations use the marks."""
+    return text.strip().strip(".,;:!?¿¡\"“”‘’…").replace("...", "") or text.strip()
+
+
+@dataclass(frozen=True)
+class WordMarks:
+    """The marks touching one word: stretches it opens or closes, and those on it alone."""
+
+    opens: tuple = ()
+    closes: tuple = ()
+    inside: tuple = ()  # every stretch/word mark covering the word
+
+
+def word_marks(transcript: Transcript) -> dict[int, WordMarks]:
+    words = transcript.words
+    order: dict = {}
+    for i in sorted(range(len(words)), key=lambda i: (words[i].start_s, i)):
+        order.setdefault(words[i].speaker, []).append(i)
+    place = {i: k for mine in order.values() for k, i in enumerate(mine)}
+    table: dict[int, dict[str, list]] = {}
+    for m in transcript.marks:
+        if m.first_word is None or m.last_word is None or m.type in ("pause", "gap", "latch"):
+            continue
+        mine = order.get(words[m.first_word].speaker, [])
+        lo, hi = place[m.first_word], place[m.last_word]
+        table.setdefault(m.first_word, {}).setdefault("opens", []).append(m)
+        table.setdefault(m.last_word, {}).setdefault("closes", []).append(m)
+        for i in mine[lo: hi + 1]:
+            table.setdefault(i, {}).setdefault("inside", []).append(m)
+    return {i: WordMarks(tuple(v.get("opens", ())), tuple(v.get("closes", ())), tuple(v.get("inside", ())))
+            for i, v in table.items()}
+
+
+def render_talk(
+    transcript: Transcript,
+    *,
+    title: str,
+    word_token,
+    pause_text,
+    number,
+    split_after: frozenset = frozenset(),
+    width: int = 72,
+    latch: str = "=",
+) -> str:
+    """Numbered, speaker-labelled lines with overlaps aligned. ``word_token(index, WordMarks)``
+    returns a Token; ``pause_text(mark)`` a pause's text; ``number(n)`` a line number."""
+    labels = {s.id: s.id for s in transcript.speakers}
+    width_label = max([len(v) for v in labels.values()] + [2]) + 1
+    table = word_marks(transcript)
+    rows: list[tuple[str, list[Token]]] = []
+    latched_onto = False
+    shown = None  # the speaker whose label was written last
+    for line in talk_lines(transcript, split_after=split_after):
+        tokens = [Token(pause_text(item)) if not isinstance(item, int) else word_token(item, table.get(item, WordMarks()))
+                  for item in line.items]
+        if line.speaker is None and not isinstance(line.items[0], int):
+            label = ""
+        else:
+            label = f"{labels.get(line.speaker, line.speaker or '?')}:" if line.speaker != shown else ""
+            shown = line.speaker
+            if latched_onto:
+                tokens[0] = Token(latch + tokens[0].text, tokens[0].opens)
+            if line.latched:
+                tokens[-1] = Token(tokens[-1].text + latch, tokens[-1].opens)
+        latched_onto = line.latched
+        for k, chunk in enumerate(wrap_tokens(tokens, width=width)):
+            rows.append((f"{number(len(rows) + 1)} {(label if k == 0 else ''):<{width_label}} ", chunk))
+    speakers = ", ".join(f"{s.id} = {s.label}" for s in transcript.speakers) or "none"
+    name = transcript.audio.path.rsplit("/", 1)[-1]
+    header = [f"# {name} ({transcript.audio.duration_s:.1f} s); {title}; speakers: {speakers}", ""]
+    return "\n".join(header + align_overlaps(rows)) + "\n"
+
+
+def vowel_colons(text: str, colons: int) -> str:
+    """Colons after the last vowel letter (the held sound is not located; see lengthening)."""
+    for k in range(len(text) - 1, -1, -1):
+        if text[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû":
+            return text[: k + 1] + ":" * colons + text[k + 1:]
+    return text + ":" * colons

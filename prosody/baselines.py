@@ -1,0 +1,155 @@
+"""What each word measures on the recording's tracks, and each speaker's baseline.
+
+Every relative judgement of the marks (louder, higher, longer, faster) compares a word with the
+same speaker: either the speaker's whole baseline (median and median absolute deviation) or the
+speaker's words around it. Word spans from the recogniser often include some silence, so a
+word's length is its *sounding* time: the frames of its span above the recording's silence level
+(the level the pause finder uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from capture.record import Transcript
+from prosody.features import frame_range
+from prosody.pauses import silence_threshold_db
+from prosody.syllables import count_syllables
+
+
+@dataclass(frozen=True)
+class WordMeasure:
+    index: int
+    speaker: Optional[str]
+    start_s: float
+    end_s: float
+    syllables: int
+    sounding_s: float
+    voiced_s: float
+    f0_hz: Optional[float]  # median over voiced frames
+    f0_peak_hz: Optional[float]  # 90th percentile over voiced frames
+    level_db: Optional[float]  # energy mean over sounding frames
+
+
+@dataclass(frozen=True)
+class SpeakerBaseline:
+    speaker: Optional[str]
+    n_words: int
+    f0_median_hz: Optional[float]
+    f0_mad_st: Optional[float]
+    level_median_db: Optional[float]
+    level_mad_db: Optional[float]
+    rate_median_syl_s: Optional[float]
+    rate_mad_syl_s: Optional[float]
+    syllable_s: Optional[float]  # median sounding time per syllable
+    duration_norm_s: dict  # syllable count -> median sounding time of such words (>= 5 words)
+
+    def expected_duration_s(self, syllables: int) -> Optional[float]:
+        if syllables in self.duration_norm_s:
+            return self.duration_norm_s[syllables]
+        return None if self.syllable_s is None else self.syllable_s * max(1, syllables)
+
+    def st(self, f0_hz: Optional[float]) -> Optional[float]:
+        """Semitones re the speaker's median F0."""
+        if f0_hz is None or not self.f0_median_hz:
+            return None
+        return 12.0 * float(np.log2(f0_hz / self.f0_median_hz))
+
+
+def track_arrays(transcript: Transcript) -> tuple[np.ndarray, np.ndarray, float]:
+    """F0 (Hz, NaN unvoiced) and intensity (dB) on one grid, and its hop."""
+    if transcript.pitch is None or transcript.intensity is None:
+        return np.array([]), np.array([]), 0.01
+    f0 = np.array([np.nan if v is None else v for v in transcript.pitch.f0_hz], dtype=float)
+    db = np.array([np.nan if v is None else v for v in transcript.intensity.db], dtype=float)
+    n = min(len(f0), len(db))
+    return f0[:n], db[:n], transcript.pitch.hop_s
+
+
+def measure_words(transcript: Transcript) -> list[WordMeasure]:
+    f0, db, hop_s = track_arrays(transcript)
+    threshold = silence_threshold_db(db[~np.isnan(db)]) if db.size and np.any(~np.isnan(db)) else None
+    out = []
+    for i, w in enumerate(transcript.words):
+        syllables = count_syllables(w.text, language=transcript.language)
+        if threshold is None or w.end_s <= w.start_s:
+            out.append(WordMeasure(i, w.speaker, w.start_s, w.end_s, syllables, max(0.0, w.end_s - w.start_s),
+                                   0.0, None, None, None))
+            continue
+        frames = frame_range(w.start_s, w.end_s, hop_s=hop_s, n_frames=len(db))
+        levels, pitches = db[frames], f0[frames]
+        sounding = levels >= threshold
+        voiced = pitches[sounding & ~np.isnan(pitches)]
+        sounding_s = min(w.end_s - w.start_s, float(sounding.sum()) * hop_s)
+        level = float(10 * np.log10(np.mean(10 ** (levels[sounding] / 10)))) if sounding.any() else None
+        out.append(WordMeasure(
+            index=i, speaker=w.speaker, start_s=w.start_s, end_s=w.end_s, syllables=syllables,
+            sounding_s=round(sounding_s, 3), voiced_s=round(voiced.size * hop_s, 3),
+            f0_hz=float(np.median(voiced)) if voiced.size else None,
+            f0_peak_hz=float(np.percentile(voiced, 90)) if voiced.size else None,
+            level_db=level,
+        ))
+    return out
+
+
+def local_rates(measures: Sequence[WordMeasure], *, window_words: int) -> list[Optional[float]]:
+    """Syllables per second over ``window_words`` consecutive words centred on each word (the
+    measures of one speaker, in time order)."""
+    half = window_words // 2
+    rates: list[Optional[float]] = []
+    for k in range(len(measures)):
+        chunk = measures[max(0, k - half): k - half + window_words] if k >= half else measures[: window_words]
+        seconds = sum(m.sounding_s for m in chunk)
+        rates.append(sum(m.syllables for m in chunk) / seconds if seconds > 0 else None)
+    return rates
+
+
+def _mad(values: np.ndarray) -> float:
+    return float(np.median(np.abs(values - np.median(values))))
+
+
+def speaker_baselines(
+    measures: Sequence[WordMeasure], *, hop_s: float = 0.01, f0: Optional[np.ndarray] = None, rate_window_words: int = 3
+) -> dict[Optional[str], SpeakerBaseline]:
+    """Per speaker: F0 median (Hz) and MAD (semitones), level median and MAD (dB, over words),
+    local speech rate median and MAD (syllables/s), and duration norms per syllable count."""
+    out = {}
+    for speaker in sorted({m.speaker for m in measures}, key=lambda s: (s is None, s or "")):
+        mine = sorted((m for m in measures if m.speaker == speaker), key=lambda m: m.start_s)
+        if f0 is not None and f0.size:
+            chunks = [f0[frame_range(m.start_s, m.end_s, hop_s=hop_s, n_frames=len(f0))] for m in mine]
+            voiced = np.concatenate(chunks) if chunks else np.array([])
+            voiced = voiced[~np.isnan(voiced)]
+        else:
+            voiced = np.array([m.f0_hz for m in mine if m.f0_hz is not None])
+        f0_median = float(np.median(voiced)) if voiced.size else None
+        f0_mad = _mad(12 * np.log2(voiced / f0_median)) if voiced.size else None
+        levels = np.array([m.level_db for m in mine if m.level_db is not None])
+        timed = [m for m in mine if m.sounding_s > 0 and m.syllables > 0]
+        rates = np.array([r for r in local_rates(timed, window_words=rate_window_words) if r is not None])
+        per_syllable = np.array([m.sounding_s / m.syllables for m in timed])
+        norms = {}
+        for n in sorted({m.syllables for m in timed}):
+            durations = [m.sounding_s for m in timed if m.syllables == n]
+            if len(durations) >= 5:
+                norms[n] = float(np.median(durations))
+        out[speaker] = SpeakerBaseline(
+            speaker=speaker,
+            n_words=len(mine),
+            f0_median_hz=_r(f0_median),
+            f0_mad_st=_r(f0_mad),
+            level_median_db=_r(float(np.median(levels))) if levels.size else None,
+            level_mad_db=_r(_mad(levels)) if levels.size else None,
+            rate_median_syl_s=_r(float(np.median(rates))) if rates.size else None,
+            rate_mad_syl_s=_r(_mad(rates)) if rates.size else None,
+            syllable_s=_r(float(np.median(per_syllable)), 3) if per_syllable.size else None,
+            duration_norm_s={n: round(v, 3) for n, v in norms.items()},
+        )
+    return out
+
+
+def _r(value: Optional[float], digits: int = 2) -> Optional[float]:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,49 @@
+"""Emphasis (prominence) of a word: pitch, loudness and length, each against the same speaker.
+
+Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker's words around
+it, in semitones; its level over their median level, in dB; its sounding length over the
+speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
+three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
+"""
+
+from __future__ import annotations
+
+from capture.record import Mark
+from prosody.marks.context import Context, confidence, median_or_none, r
+
+
+def cues(ctx: Context, i: int) -> dict:
+    th = ctx.thresholds.emphasis
+    m = ctx.measures[i]
+    around = [ctx.measures[j] for j in ctx.neighbours(i, th.window_words)]
+    ref_st = median_or_none(ctx.st(i, n.f0_hz) for n in around)
+    peak_st = ctx.st(i, m.f0_peak_hz)
+    ref_db = median_or_none(n.level_db for n in around)
+    expected = ctx.baseline(i).expected_duration_s(m.syllables)
+    return {
+        "pitch_above_st": r(peak_st - ref_st) if peak_st is not None and ref_st is not None else None,
+        "loudness_above_db": r(m.level_db - ref_db) if m.level_db is not None and ref_db is not None else None,
+        "duration_ratio": r(m.sounding_s / expected) if expected else None,
+    }
+
+
+def find(ctx: Context) -> list[Mark]:
+    th = ctx.thresholds.emphasis
+    limits = {"pitch_above_st": th.pitch_above_st, "loudness_above_db": th.loudness_above_db,
+              "duration_ratio": th.duration_ratio}
+    marks = []
+    for i in ctx.order:
+        if ctx.measures[i].level_db is None:
+            continue
+        measured = cues(ctx, i)
+        passed = [k for k, v in measured.items() if v is not None and v >= limits[k]]
+        if len(passed) < th.min_cues:
+            continue
+        w = ctx.transcript.words[i]
+        score = sum(min(2.0, measured[k] / limits[k]) for k in passed) / len(passed)
+        marks.append(Mark(
+            type="emphasis", start_s=w.start_s, end_s=w.end_s, first_word=i, last_word=i, speaker=w.speaker,
+            value=len(passed), confidence=confidence(score, 1.0),
+            evidence={**measured, "cues_passed": passed, "thresholds": limits, "min_cues": th.min_cues},
+        ))
+    return marks

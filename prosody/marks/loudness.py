@@ -1,0 +1,47 @@
+"""Loud (``CAPS``) and quiet (``°..°``) stretches: words whose level stands out from the same
+speaker's words around them, joined into stretches of neighbouring words."""
+
+from __future__ import annotations
+
+from capture.record import Mark
+from prosody.marks.context import Context, confidence, median_or_none, r
+
+
+def level_difference_db(ctx: Context, i: int) -> float | None:
+    m = ctx.measures[i]
+    ref = median_or_none(ctx.measures[j].level_db for j in ctx.neighbours(i, ctx.thresholds.loudness.window_words))
+    return None if m.level_db is None or ref is None else m.level_db - ref
+
+
+def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
+    """Runs of flagged words that follow each other in their speaker's talk."""
+    runs: list[list[int]] = []
+    for speaker, mine in ctx.by_speaker.items():
+        for k, i in enumerate(mine):
+            if i not in flagged:
+                continue
+            if runs and k > 0 and runs[-1][-1] == mine[k - 1]:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    return runs
+
+
+def find(ctx: Context) -> list[Mark]:
+    th = ctx.thresholds.loudness
+    diffs = {i: level_difference_db(ctx, i) for i in ctx.order}
+    marks = []
+    for kind, threshold, sign in (("loud", th.loud_above_db, 1.0), ("quiet", th.quiet_below_db, -1.0)):
+        flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
+        for run in stretches(ctx, flagged):
+            words = [ctx.transcript.words[i] for i in run]
+            mean = sum(flagged[i] for i in run) / len(run)
+            marks.append(Mark(
+                type=kind, start_s=words[0].start_s, end_s=words[-1].end_s, first_word=run[0],
+                last_word=run[-1], speaker=words[0].speaker, value=r(mean),
+                confidence=confidence(sign * mean, threshold),
+                evidence={"level_difference_db": [r(flagged[i]) for i in run],
+                          "level_db": [r(ctx.measures[i].level_db) for i in run],
+                          "threshold_db": sign * threshold, "window_words": th.window_words},
+            ))
+    return marks

@@ -1,0 +1,52 @@
+"""transcript.gat2.txt: a GAT2 basic transcript (Selting et al. 2009), one intonation unit per line.
+
+Written in lower case; the focus accent (our emphasis) in capitals (the whole word: the stressed
+syllable is not located); final pitch movements ``?`` high rise, ``,`` rise to mid, ``-`` level,
+``;`` fall to mid, ``.`` low fall; ``(.)`` micropause, ``(0.7)`` measured pause; ``=`` latching;
+``[ ]`` overlap; ``:`` lengthening. From the GAT2 fine transcript, for what tonescribe measures:
+``↑ ↓`` pitch steps, ``<<f> >`` loud, ``<<p> >`` quiet, ``<<all> >`` faster, ``<<len> >`` slower.
+"""
+
+from __future__ import annotations
+
+from capture.record import Mark, Transcript
+from prosody.notation.jefferson import pause_text
+from prosody.notation.layout import Token, WordMarks, render_talk, strip_punctuation, vowel_colons
+
+INTONATION = {"fall": ".", "slight_fall": ";", "level": "-", "slight_rise": ",", "rise": "?"}
+OPEN = {"overlap": "[", "loud": "<<f> ", "quiet": "<<p> ", "tempo:faster": "<<all> ", "tempo:slower": "<<len> "}
+CLOSE = {"overlap": "]", "loud": ">", "quiet": ">", "tempo:faster": ">", "tempo:slower": ">"}
+NESTING = ("overlap", "tempo:faster", "tempo:slower", "loud", "quiet")
+
+
+def _key(m: Mark) -> str:
+    return f"tempo:{m.value}" if m.type == "tempo" else m.type
+
+
+def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
+    text = strip_punctuation(transcript.words[i].text).lower()
+    kinds = {m.type: m for m in marks.inside}
+    if "lengthening" in kinds:
+        text = vowel_colons(text, int(kinds["lengthening"].value))
+    if "emphasis" in kinds:
+        text = text.upper()
+    if "pitch_step" in kinds:
+        text = ("↑" if kinds["pitch_step"].value == "up" else "↓") + text
+    if "intonation" in kinds:
+        text += INTONATION[kinds["intonation"].value]
+    opens = sorted((m for m in marks.opens if _key(m) in OPEN), key=lambda m: NESTING.index(_key(m)))
+    closes = sorted((m for m in marks.closes if _key(m) in CLOSE), key=lambda m: -NESTING.index(_key(m)))
+    text = "".join(OPEN[_key(m)] for m in opens) + text + "".join(CLOSE[_key(m)] for m in closes)
+    return Token(text, tuple(m.evidence["overlap"] for m in opens if m.type == "overlap"))
+
+
+def render_gat2(transcript: Transcript) -> str:
+    units_end = frozenset(m.last_word for m in transcript.marks if m.type == "intonation")
+    return render_talk(
+        transcript,
+        title="GAT2 basic transcript (Selting et al. 2009) with measured pauses",
+        word_token=lambda i, marks: word_token(transcript, i, marks),
+        pause_text=pause_text,
+        number=lambda n: f"{n:03d}",
+        split_after=units_end,
+    )
