@@ -119,7 +119,28 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int, str, str]:
         raise DecodeError(
             path, f"the file is truncated: header promises {declared} frames, only {data.shape[0]} present"
         )
+    _check_riff_size(path)
     return np.ascontiguousarray(data.T), fh.samplerate, fmt.lower(), codec.lower()
+
+
+def _check_riff_size(path: Path) -> None:
+    """libsndfile quietly reads what is there of a cut-off WAV; its data chunk header still says
+    how long it was meant to be."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = path.stat().st_size
+        while chunk := fh.read(8):
+            if len(chunk) < 8:
+                return
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                missing = fh.tell() + length - size
+                if length != 0xFFFFFFFF and missing > 0:
+                    raise DecodeError(path, f"the file is truncated: {missing} bytes of audio data are missing")
+                return
+            fh.seek(length + (length & 1), 1)
 
 
 def _read_pyav(path: Path) -> tuple[np.ndarray, int, str, str]:

@@ -66,6 +66,7 @@ def measure(
         f0, db = _tracks(mono_16k if mono_16k is not None else audio.mono_16k(), options)
         word_tracks = {}
 
+    words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, options=options.pauses)
     medians: dict = {}
     for speaker in {w.speaker for w in words}:
         sf0, _ = word_tracks.get(speaker, (f0, db))
@@ -75,7 +76,6 @@ def measure(
     for w in words:
         wf0, wdb = word_tracks.get(w.speaker, (f0, db))
         measured.append(replace(w, prosody=word_prosody(w, wf0, wdb, hop_s=hop_s, reference_f0_hz=medians.get(w.speaker))))
-    pauses = find_pauses(measured, db, hop_s=hop_s, options=options.pauses)
     return ProsodyResult(
         words=tuple(measured),
         pauses=tuple(pauses),

@@ -4,7 +4,8 @@ Recogniser word times smear into silences, so each gap between two words is re-m
 the silent stretches of the intensity track (below a threshold set from the recording's own
 speech and noise levels, as Praat's "To TextGrid (silences)" does) and, for each pair of
 neighbouring words, keep the longest silence that lies between their centres and touches the
-recogniser's gap. Its edges are the pause's edges.
+recogniser's gap. Its edges are the pause's edges. Word spans are first trimmed of the silence
+at their edges, so word durations measure sound, not the recogniser's padding.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from typing import Sequence
 
 import numpy as np
 
-from capture.record import Pause, Word
+from capture.record import Pause, Word, replace
 
 
 @dataclass(frozen=True)
 class PauseOptions:
     min_pause_s: float = 0.1
-    silence_below_speech_db: float = 25.0
+    silence_below_speech_db: float = 30.0
     silence_above_noise_db: float = 6.0
     min_sounding_s: float = 0.03
     gap_tolerance_s: float = 0.2
+    floor_margin_db: float | None = 8.0
 
     def __post_init__(self):
         if self.min_pause_s <= 0:
@@ -31,7 +33,7 @@ class PauseOptions:
 
 
 def silence_threshold_db(db: np.ndarray, options: PauseOptions = PauseOptions()) -> float:
-    """Below this level a frame is silent: 25 dB under the loud speech (99th percentile), but never
+    """Below this level a frame is silent: 30 dB under the loud speech (99th percentile), but never
     closer than 6 dB to the noise floor (5th percentile), so a noisy room still has pauses."""
     speech = float(np.percentile(db, 99))
     noise = float(np.percentile(db, 5))
@@ -39,10 +41,14 @@ def silence_threshold_db(db: np.ndarray, options: PauseOptions = PauseOptions())
 
 
 def silent_intervals(
-    db: np.ndarray, *, hop_s: float, threshold_db: float, min_sounding_s: float = 0.03
+    db: np.ndarray, *, hop_s: float, threshold_db: float, min_sounding_s: float = 0.03,
+    floor_margin_db: float | None = None,
+    window_s: float = 0.0,
 ) -> list[tuple[float, float]]:
     """Maximal runs of frames below ``threshold_db`` as (start_s, end_s); sounding blips shorter
-    than ``min_sounding_s`` (clicks) inside a silence do not break it."""
+    than ``min_sounding_s`` (clicks) inside a silence do not break it. An intensity frame of
+    ``window_s`` still hears sound until the window has almost left it, so the edges are moved
+    outward by 0.45 ``window_s`` (where a Hann window keeps under 1/1000 of its energy)."""
     silent = np.asarray(db) < threshold_db
     if not silent.any():
         return []
@@ -54,17 +60,97 @@ def silent_intervals(
             runs[-1][1] = e
         else:
             runs.append([s, e])
-    return [((s - 0.5) * hop_s if s > 0 else 0.0, (e - 0.5) * hop_s) for s, e in runs]
+    if floor_margin_db is not None:
+        runs = [_tighten(np.asarray(db), s, e, floor_margin_db) for s, e in runs]
+    shift = 0.45 * window_s
+    return [(max(0.0, (s - 0.5) * hop_s - shift) if s > 0 else 0.0, (e - 0.5) * hop_s + shift) for s, e in runs]
+
+
+def _tighten(db: np.ndarray, start: int, end: int, margin_db: float) -> list[int]:
+    """Move a silence's start past the decaying tail of the sound before it (reverberation, a
+    fading fricative) to where the level first comes within ``margin_db`` of the silence's own
+    floor; a listener hears the pause start there. Onsets are abrupt, so the end stays."""
+    inside = db[start:end]
+    level = float(np.percentile(inside, 20)) + margin_db
+    quiet = np.flatnonzero(inside <= level)
+    if quiet.size == 0:
+        return [start, end]
+    return [start + int(quiet[0]), end]
+
+
+def trim_to_sound(
+    words: Sequence[Word],
+    silences: Sequence[tuple[float, float]],
+    *,
+    min_fragment_s: float = 0.06,
+    max_inner_silence_s: float = 0.2,
+) -> list[Word]:
+    """Recogniser word spans often run into the silence around them, sometimes across a whole
+    pause with a sliver of the neighbouring word at the edge. Keep each word's sounding stretch:
+    drop edge fragments shorter than ``min_fragment_s`` cut off by a silence, and where a silence
+    of ``max_inner_silence_s`` or more splits the span (no word holds a silence that long; a
+    stop closure is shorter) keep the side with more sound.
+    A word that is silent throughout keeps its span (its timing is the recogniser's guess)."""
+    out = []
+    for w in words:
+        pieces = _sounding_pieces(w.start_s, w.end_s, silences)
+        groups: list[list[list[float]]] = []
+        for piece in pieces:
+            if groups and piece[0] - groups[-1][-1][1] < max_inner_silence_s:
+                groups[-1].append(piece)
+            else:
+                groups.append([piece])
+        if groups:
+            pieces = max(groups, key=lambda g: sum(e - s for s, e in g))
+        while len(pieces) > 1 and pieces[0][1] - pieces[0][0] < min_fragment_s:
+            pieces.pop(0)
+        while len(pieces) > 1 and pieces[-1][1] - pieces[-1][0] < min_fragment_s:
+            pieces.pop()
+        if not pieces or pieces[-1][1] - pieces[0][0] < 0.02:
+            out.append(w)
+            continue
+        start, end = round(pieces[0][0], 3), round(pieces[-1][1], 3)
+        out.append(w if (start, end) == (w.start_s, w.end_s) else replace(w, start_s=start, end_s=end))
+    return out
+
+
+def _sounding_pieces(start: float, end: float, silences: Sequence[tuple[float, float]]) -> list[list[float]]:
+    pieces, cursor = [], start
+    for s, e in silences:
+        if e <= cursor or s >= end:
+            continue
+        if s > cursor:
+            pieces.append([cursor, s])
+        cursor = max(cursor, e)
+    if cursor < end:
+        pieces.append([cursor, end])
+    return pieces
+
+
+def _is_silent(word: Word, silences: Sequence[tuple[float, float]]) -> bool:
+    return not _sounding_pieces(word.start_s, word.end_s, silences) or word.end_s <= word.start_s
 
 
 def find_pauses(
-    words: Sequence[Word], db: np.ndarray, *, hop_s: float, options: PauseOptions = PauseOptions()
-) -> list[Pause]:
-    ordered = sorted(words, key=lambda w: (w.start_s, w.end_s))
-    if len(ordered) < 2 or len(db) == 0:
-        return []
+    words: Sequence[Word],
+    db: np.ndarray,
+    *,
+    hop_s: float,
+    window_s: float = 0.032,
+    options: PauseOptions = PauseOptions(),
+) -> tuple[list[Word], list[Pause]]:
+    """Trim the words to their sound and find the pauses between them. Returns the trimmed words
+    (same order as given) and the pauses in time order."""
+    if len(words) == 0 or len(db) == 0:
+        return list(words), []
     threshold = silence_threshold_db(np.asarray(db), options)
-    silences = silent_intervals(db, hop_s=hop_s, threshold_db=threshold, min_sounding_s=options.min_sounding_s)
+    silences = silent_intervals(db, hop_s=hop_s, threshold_db=threshold, min_sounding_s=options.min_sounding_s,
+                                floor_margin_db=options.floor_margin_db, window_s=window_s)
+    trimmed = trim_to_sound(words, silences)
+    # words inside a silence have no trustworthy time: pauses are measured between sounding words
+    ordered = sorted((w for w in trimmed if not _is_silent(w, silences)), key=lambda w: (w.start_s, w.end_s))
+    if len(ordered) < 2:
+        return trimmed, []
     starts = np.array([s for s, _ in silences])
     pauses: list[Pause] = []
     reach_end = ordered[0].end_s
@@ -95,4 +181,4 @@ def find_pauses(
                     speaker_after=after.speaker,
                 )
             )
-    return pauses
+    return trimmed, pauses

@@ -1,0 +1,96 @@
+"""`tonescribe process` end to end with the real default model on the committed sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from capture.decode import sha256_of
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "capture" / "samples" / "dialogue.flac"
+SCHEMA = json.loads((REPO / "capture/schema/transcript.schema.json").read_text())
+
+pytestmark = pytest.mark.slow
+
+
+def tonescribe(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "capture.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    work = tmp_path_factory.mktemp("process")
+    before = sha256_of(SAMPLE)
+    result = tonescribe("process", str(SAMPLE), "--out", str(work / "out"), cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert sha256_of(SAMPLE) == before
+    return work / "out" / "dialogue", result
+
+
+def test_prints_where_the_transcript_is(processed):
+    folder, result = processed
+    assert str(folder) in result.stdout
+
+
+def test_transcript_json_is_complete_and_valid(processed):
+    folder, _ = processed
+    data = json.loads((folder / "transcript.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    text = " ".join(w["text"] for w in data["words"]).lower()
+    for expected in ("first week", "honestly", "hard", "team was kind", "every evening"):
+        assert expected in text
+    assert data["pipeline"]["models"]["asr"]["name"] == "tiny.en"
+    assert data["pipeline"]["device"] == "cpu"
+    assert set(data["pipeline"]["timings_s"]) >= {"model_load", "decode", "asr", "diarization", "prosody", "total"}
+    voiced = [w for w in data["words"] if w["prosody"]["f0_mean_hz"]]
+    assert len(voiced) > 0.8 * len(data["words"])
+    assert len(data["pitch"]["f0_hz"]) == len(data["intensity"]["db"]) == pytest.approx(data["audio"]["duration_s"] / 0.01, abs=2)
+
+
+def test_the_synthesised_breaks_are_found(processed):
+    folder, _ = processed
+    data = json.loads((folder / "transcript.json").read_text())
+    words = data["words"]
+    # "Honestly? <break 700 ms/> It was hard": a pause of at least the break after "Honestly"
+    i = next(i for i, w in enumerate(words) if w["text"].lower().startswith("honestly"))
+    pause = next(p for p in data["pauses"] if words[i]["start_s"] < p["start_s"] < words[i + 1]["end_s"])
+    assert pause["duration_s"] >= 0.65
+
+
+def test_text_and_rttm_outputs(processed):
+    folder, _ = processed
+    text = (folder / "transcript.txt").read_text()
+    assert "[00:00.0]" in text and "(0.7)" in text
+    rttm = (folder / "diarization.rttm").read_text().splitlines()
+    assert rttm and all(line.split()[0] == "SPEAKER" and len(line.split()) == 10 for line in rttm)
+    assert not list(folder.parent.glob(".*partial*"))
+
+
+def test_bad_file_fails_alone(tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wav file")
+    result = tonescribe("process", str(bad), str(SAMPLE), "--out", str(tmp_path / "out"), "-q", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "broken.wav" in line]
+    assert len(errors) == 1 and "cannot decode" in errors[0]
+    assert not (tmp_path / "out" / "broken").exists()
+    assert (tmp_path / "out" / "dialogue" / "transcript.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dialogue"]
+
+
+def test_same_names_get_a_suffix(tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "dialogue.flac").write_bytes(SAMPLE.read_bytes()[:])
+    result = tonescribe("process", "a/dialogue.flac", "b/dialogue.flac", "--out", "out", "-q", "--speakers", "none",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dialogue", "dialogue-2"]
