@@ -57,23 +57,47 @@ class Recognizer:
             default_compute_type(self.device) if options.compute_type == "auto" else options.compute_type
         )
         self.model_ref: ModelRef = resolve_asr_model(options.model)
+        self.fallback_reason: Optional[str] = None
         started = time.perf_counter()
-        self._model = WhisperModel(
+        self._model = self._load(WhisperModel)
+        if self.device == "cuda":
+            try:
+                self._smoke_test()
+            except RuntimeError as exc:  # e.g. CTranslate2 built for another CUDA than the machine has
+                if options.device == "cuda":
+                    raise ValueError(f"--device cuda: CTranslate2 cannot run on this GPU ({exc})") from None
+                self.fallback_reason = f"CUDA present but unusable by CTranslate2 ({exc}); running on CPU"
+                logger.warning(self.fallback_reason)
+                self.device, self.compute_type = "cpu", default_compute_type("cpu")
+                self._model = self._load(WhisperModel)
+        self.load_s = time.perf_counter() - started
+        logger.info("loaded %s on %s/%s in %.2f s", self.model_ref.name, self.device, self.compute_type, self.load_s)
+
+    def _load(self, model_class):
+        return model_class(
             self.model_ref.path,
             device=self.device,
             compute_type=self.compute_type,
-            cpu_threads=options.cpu_threads or min(4, os.cpu_count() or 1),
+            cpu_threads=self.options.cpu_threads or min(4, os.cpu_count() or 1),
             local_files_only=True,
         )
-        self.load_s = time.perf_counter() - started
-        logger.info("loaded %s on %s/%s in %.2f s", self.model_ref.name, self.device, self.compute_type, self.load_s)
+
+    def _smoke_test(self) -> None:
+        """Loading succeeds even when the CUDA libraries CTranslate2 needs are missing; the first
+        encode fails. Find out now, not in the middle of a recording."""
+        segments, _ = self._model.transcribe(np.zeros(16000, dtype=np.float32), language="en", beam_size=1,
+                                             vad_filter=False, without_timestamps=True)
+        list(segments)
 
     @property
     def english_only(self) -> bool:
         return not self._model.model.is_multilingual
 
     def identity(self) -> dict:
-        return {**self.model_ref.identity(), "device": self.device, "compute_type": self.compute_type}
+        out = {**self.model_ref.identity(), "device": self.device, "compute_type": self.compute_type}
+        if self.fallback_reason:
+            out["device_fallback"] = self.fallback_reason
+        return out
 
     def transcribe(self, audio_16k: np.ndarray, *, speaker: Optional[str] = None) -> AsrResult:
         opts = self.options
