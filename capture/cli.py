@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "capture.cmd_process",
     "capture.cmd_watch",
     "prosody.notation.cmd_render",
+    "review.cmd_review",
 ]
 
 

@@ -116,6 +116,7 @@ class Corrected:
     notes: tuple[Note, ...]
     note_origin: dict  # original word index the note was attached to -> note text
     skipped: tuple[str, ...]  # ids of edits whose anchors did not match this transcript
+    original: Optional[Transcript] = None
 
 
 # ---------------------------------------------------------------- files
@@ -357,7 +358,8 @@ def correct(transcript: Transcript, layer: CorrectionLayer) -> Corrected:
         logger.warning("%d correction(s) do not match this transcript (processed again?) and were skipped: %s",
                        len(skipped), ", ".join(skipped))
     if not layer.edits or len(skipped) == len(layer.edits):
-        return Corrected(transcript, tuple(range(n)), {}, tuple(range(len(transcript.marks))), (), {}, tuple(skipped))
+        return Corrected(transcript, tuple(range(n)), {}, tuple(range(len(transcript.marks))), (), {},
+                         tuple(skipped), transcript)
 
     # Words (deleted ones dropped) and the map between old and new indices.
     new_words: list[Word] = []
@@ -391,6 +393,7 @@ def correct(transcript: Transcript, layer: CorrectionLayer) -> Corrected:
         notes=tuple(_notes(notes, new_index, n, utterances)),
         note_origin=dict(notes),
         skipped=tuple(skipped),
+        original=transcript,
     )
 
 

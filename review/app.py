@@ -1,0 +1,194 @@
+"""The review web application (Starlette): the library, the transcript page, the audio, and the
+JSON endpoints the page uses to read the corrected transcript and to save corrections.
+
+``create_app(outdir, token=..., port=...)`` builds it; ``review.cmd_review`` serves it with uvicorn
+on 127.0.0.1. Everything is served from this package: no CDN, no web fonts, no remote scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import threading
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from review import corrections, library, view
+from review.security import TokenMiddleware
+
+logger = logging.getLogger("tonescribe.review")
+
+HERE = Path(__file__).resolve().parent
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# The text views offered on the page, when a renderer of that name is registered.
+TEXT_VIEWS = {"transcript.txt": "Plain", "transcript.jefferson.txt": "Jefferson", "transcript.gat2.txt": "GAT2"}
+AUDIO_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4",
+               ".mp4": "video/mp4", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".oga": "audio/ogg",
+               ".webm": "audio/webm", ".aac": "audio/aac"}
+
+
+class _AudioCheck:
+    """Whether a file is the recording a transcript was made from: its SHA-256, cached per file
+    state so a long recording is hashed once, not on every range request."""
+
+    def __init__(self):
+        self._known: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+
+    def sha256(self, path: Path) -> str:
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        with self._lock:
+            self._known[key] = digest.hexdigest()
+        return self._known[key]
+
+
+def text_views() -> dict[str, str]:
+    from capture.outputs import RENDERERS
+
+    return {name: label for name, label in TEXT_VIEWS.items() if name in RENDERERS}
+
+
+def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
+    outdir = Path(outdir)
+    if not outdir.is_dir():
+        raise FileNotFoundError(f"{outdir} is not a folder: pass the --out folder of `tonescribe process`")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    cache = library.TranscriptCache()
+    audio_check = _AudioCheck()
+    views: dict[Path, tuple[tuple, bytes]] = {}
+
+    def folder(request: Request) -> Path:
+        return library.folder_of(outdir, request.path_params["rid"])
+
+    def page(request: Request, template: str, **context) -> Response:
+        context.update(token=token, outdir=str(outdir))
+        return templates.TemplateResponse(request, template, context, headers={"cache-control": "no-store"})
+
+    async def library_page(request: Request) -> Response:
+        return page(request, "library.html")
+
+    async def library_json(request: Request) -> Response:
+        entries = await run_in_threadpool(library.library, outdir, cache)
+        return JSONResponse({"outdir": str(outdir), "recordings": [e.__dict__ for e in entries]})
+
+    async def search_json(request: Request) -> Response:
+        hits = await run_in_threadpool(library.search, outdir, cache, request.query_params.get("q", ""))
+        return JSONResponse({"hits": [h.__dict__ for h in hits]})
+
+    async def transcript_page(request: Request) -> Response:
+        f = folder(request)
+        return page(request, "transcript.html", rid=request.path_params["rid"], name=f.name)
+
+    def _view_bytes(f: Path) -> bytes:
+        c = cache.corrected(f)
+        layer = corrections.load_layer(f)
+        key = (id(c), layer.revision, tuple(text_views()))
+        hit = views.get(f)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        edits = [{"id": e.id, "op": e.op, "args": e.args, "at": e.at} for e in layer.edits[-30:]]
+        model = view.view_model(c, renderers=list(text_views().items()), revision=layer.revision, edits=edits)
+        data = json.dumps(model, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        views[f] = (key, data)
+        return data
+
+    async def transcript_json(request: Request) -> Response:
+        data = await run_in_threadpool(_view_bytes, folder(request))
+        return Response(data, media_type="application/json", headers={"cache-control": "no-store"})
+
+    async def revision_json(request: Request) -> Response:
+        layer = await run_in_threadpool(corrections.load_layer, folder(request))
+        return JSONResponse({"revision": layer.revision}, headers={"cache-control": "no-store"})
+
+    async def render_text(request: Request) -> Response:
+        f, name = folder(request), request.path_params["name"]
+        if name not in text_views():
+            return JSONResponse({"error": f"no renderer {name!r} in this install"}, status_code=404)
+        from capture.outputs import RENDERERS
+
+        def render() -> str:
+            return RENDERERS[name](cache.corrected(f).transcript)
+
+        return PlainTextResponse(await run_in_threadpool(render), headers={"cache-control": "no-store"})
+
+    async def change(request: Request) -> Response:
+        f, action = folder(request), request.path_params["action"]
+        if action not in ("edit", "undo", "redo"):
+            return JSONResponse({"error": f"no action {action!r}: edit, undo or redo"}, status_code=404)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the request body must be JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the request body must be a JSON object"}, status_code=400)
+
+        def run() -> None:
+            if action == "edit":
+                corrections.add_edit(f, str(body.get("op")), body.get("args"), by=str(body.get("by", "")))
+            elif action == "undo":
+                corrections.undo(f, body.get("id"))
+            elif action == "redo":
+                corrections.redo(f)
+
+        try:
+            await run_in_threadpool(run)
+        except corrections.CorrectionError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return Response(await run_in_threadpool(_view_bytes, f), media_type="application/json")
+
+    async def audio(request: Request) -> Response:
+        f = folder(request)
+        t = cache.corrected(f).transcript
+        path = Path(t.audio.path)
+        if not path.is_absolute():
+            path = f / path
+        if not path.is_file():
+            return JSONResponse({"error": f"the recording is not at {path} any more; put it back to listen"},
+                                status_code=404)
+        if await run_in_threadpool(audio_check.sha256, path) != t.audio.sha256:
+            return JSONResponse({"error": f"{path} is not the recording this transcript was made from "
+                                          "(its content changed)"}, status_code=409)
+        media = AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=media, headers={"cache-control": "no-store"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    routes = [
+        Route("/", library_page),
+        Route("/api/library", library_json),
+        Route("/api/search", search_json),
+        Route("/t/{rid:path}", transcript_page),
+        Route("/api/transcript/{rid:path}/render/{name}", render_text),
+        Route("/api/transcript/{rid:path}/revision", revision_json),
+        Route("/api/transcript/{rid:path}/{action:str}", change, methods=["POST"]),
+        Route("/api/transcript/{rid:path}", transcript_json),
+        Route("/audio/{rid:path}", audio),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(LOCAL_HOSTS)),
+        Middleware(TokenMiddleware, token=token, port=port),
+    ]
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={library.NotInOutdir: not_found})
+    return app

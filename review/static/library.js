@@ -1,0 +1,36 @@
+// The library: every recording in OUTDIR and a search across all transcripts.
+"use strict";
+(() => {
+  const body = document.querySelector("#recordings tbody");
+  const hits = document.getElementById("hits");
+  const link = (id, t) => `/t/${encodeURI(id)}` + (t !== undefined ? `#t=${t.toFixed(2)}` : "");
+
+  async function loadLibrary() {
+    const data = await TS.getJSON("/api/library");
+    if (!data.recordings.length) {
+      body.innerHTML = `<tr><td colspan="7" class="muted">No transcripts in ${TS.esc(data.outdir)} yet.</td></tr>`;
+      return;
+    }
+    body.innerHTML = data.recordings.map((r) => `
+      <tr class="rec state-${TS.esc(r.state)}">
+        <td>${r.id ? `<a href="${link(r.id)}">${TS.esc(r.name)}</a>` : TS.esc(r.name)}</td>
+        <td class="num">${r.duration_s == null ? "" : TS.clock(r.duration_s)}</td>
+        <td>${r.speakers.map(TS.esc).join(", ")}</td>
+        <td class="num">${r.words}</td><td class="num">${r.marks}</td><td class="num">${r.corrections}</td>
+        <td><span class="state">${TS.esc(r.state)}</span>${r.error ? ` <span class="err" title="${TS.esc(r.error)}">${TS.esc(r.error.slice(0, 80))}</span>` : ""}</td>
+      </tr>`).join("");
+  }
+
+  document.getElementById("search").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const q = document.getElementById("q").value.trim();
+    if (!q) { hits.innerHTML = ""; return; }
+    const data = await TS.getJSON(`/api/search?q=${encodeURIComponent(q)}`);
+    hits.innerHTML = `<h2>${data.hits.length} match${data.hits.length === 1 ? "" : "es"} for “${TS.esc(q)}”</h2>` +
+      `<ol class="hits">` + data.hits.map((h) => `
+        <li><a href="${link(h.id, h.start_s)}"><b>${TS.esc(h.id)}</b> ${TS.clock(h.start_s)} ${TS.esc(h.speaker)}:</a>
+        …${TS.esc(h.before)}<mark>${TS.esc(h.match)}</mark>${TS.esc(h.after)}…</li>`).join("") + `</ol>`;
+  });
+
+  loadLibrary().catch((e) => { body.innerHTML = `<tr><td colspan="7" class="err">${TS.esc(e.message)}</td></tr>`; });
+})();

@@ -1,0 +1,83 @@
+// The prosody strip under each line: F0 in semitones relative to the speaker's median (top),
+// intensity in dB (bottom), pauses with their durations, overlaps, marks and word boundaries,
+// all on one time axis so each curve sits under the word that carries it.
+"use strict";
+const TSProsody = (() => {
+  const H = 96, F0_TOP = 12, F0_H = 44, DB_TOP = 60, DB_H = 20, LABEL_Y = 92, ST_RANGE = 12, PX_PER_S = 110;
+
+  function path(track, x, y) {
+    if (!track) return "";
+    let d = "", pen = false;
+    track.v.forEach((v, k) => {
+      if (v === null) { pen = false; return; }
+      const px = x(track.t0 + k * track.hop).toFixed(1), py = y(v).toFixed(1);
+      d += (pen ? "L" : "M") + px + " " + py;
+      pen = true;
+    });
+    return d;
+  }
+
+  function markTitle(m) {
+    const ev = Object.entries(m.evidence || {}).map(([k, v]) => `${k}: ${typeof v === "number" ? +v.toFixed(3) : JSON.stringify(v)}`);
+    return `${m.type}${m.value !== null && m.value !== undefined ? " = " + JSON.stringify(m.value) : ""} (confidence ${(+m.confidence).toFixed(2)}, ${m.status})\n` + ev.join("\n");
+  }
+
+  function draw(box, D, line) {
+    const t0 = line.start_s, dur = Math.max(0.2, line.end_s - line.start_s);
+    const W = Math.max(box.clientWidth || 640, Math.round(dur * PX_PER_S));
+    const x = (t) => ((t - t0) / dur) * W;
+    const inside = (a, b) => b > t0 && a < line.end_s;
+    const yF0 = (st) => F0_TOP + F0_H / 2 - (Math.max(-ST_RANGE, Math.min(ST_RANGE, st)) / ST_RANGE) * (F0_H / 2);
+    const [lo, hi] = D.db_range || [0, 1];
+    const yDb = (db) => DB_TOP + DB_H - Math.max(0, Math.min(1, (db - lo) / Math.max(1, hi - lo))) * DB_H;
+    const color = (D.speakers.find((s) => s.id === line.speaker) || {}).color || "#444";
+    const spk = D.speakers.find((s) => s.id === line.speaker);
+    const out = [`<svg class="prosody-svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="pitch and loudness of this turn">`];
+    out.push(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" class="hatch"/></pattern></defs>`);
+    for (const o of D.overlaps) {
+      if (!inside(o.start_s, o.end_s)) continue;
+      const a = x(Math.max(t0, o.start_s)), b = x(Math.min(line.end_s, o.end_s));
+      out.push(`<g class="overlap"><rect x="${a}" y="${F0_TOP}" width="${Math.max(1, b - a)}" height="${DB_TOP + DB_H - F0_TOP}" fill="url(#hatch)"><title>overlap ${TS.clock(o.start_s)}–${TS.clock(o.end_s)}: ${o.speakers.join(" + ")}</title></rect></g>`);
+    }
+    for (const p of D.pauses) {
+      if (!inside(p.start_s, p.end_s)) continue;
+      const a = x(Math.max(t0, p.start_s)), b = x(Math.min(line.end_s, p.end_s));
+      out.push(`<g class="pause"><rect x="${a}" y="${F0_TOP}" width="${Math.max(1, b - a)}" height="${DB_TOP + DB_H - F0_TOP}"/>` +
+        `<text x="${(a + b) / 2}" y="${DB_TOP - 2}" text-anchor="middle">(${p.duration_s.toFixed(1)})</text><title>pause ${p.duration_s.toFixed(2)} s</title></g>`);
+    }
+    out.push(`<line class="zero" x1="0" x2="${W}" y1="${yF0(0)}" y2="${yF0(0)}"/>`);
+    out.push(`<text class="axis" x="2" y="${F0_TOP + 8}">+12 st</text><text class="axis" x="2" y="${F0_TOP + F0_H}">−12 st</text>`);
+    if (spk && spk.median_hz) out.push(`<text class="axis" x="2" y="${yF0(0) - 2}">0 st = ${spk.median_hz} Hz</text>`);
+    const words = D.words;
+    for (let i = line.first; i <= line.last; i++) {
+      const a = x(words.start[i]);
+      out.push(`<line class="tick" x1="${a}" x2="${a}" y1="${F0_TOP}" y2="${LABEL_Y - 8}"/>` +
+        `<text class="wlabel" data-i="${i}" x="${a + 1}" y="${LABEL_Y}">${TS.esc(words.text[i])}</text>`);
+    }
+    out.push(`<path class="db" d="${path(line.db, x, yDb)}"/>`);
+    out.push(`<path class="f0" stroke="${color}" d="${path(line.f0_st, x, yF0)}"/>`);
+    D.marks.forEach((m, k) => {
+      if (m.first === null || m.first > line.last || m.last < line.first) {
+        if (m.first !== null || !inside(m.start_s, m.end_s)) return;
+      }
+      const a = x(Math.max(t0, m.start_s)), b = x(Math.min(line.end_s, Math.max(m.end_s, m.start_s + 0.05)));
+      out.push(`<g class="mark-band st-${m.status}" data-m="${k}" tabindex="0"><rect x="${a}" y="1" width="${Math.max(3, b - a)}" height="9"/>` +
+        `<text x="${a + 2}" y="9">${TS.esc(m.type)}</text><title>${TS.esc(markTitle(m))}</title></g>`);
+    });
+    out.push(`<line class="cursor" x1="-10" x2="-10" y1="0" y2="${H}"/>`);
+    out.push(`</svg>`);
+    box.innerHTML = out.join("");
+    box.dataset.w = W;
+  }
+
+  function cursor(box, line, t) {
+    const svg = box.firstElementChild;
+    if (!svg) return;
+    const c = svg.querySelector(".cursor");
+    const dur = Math.max(0.2, line.end_s - line.start_s);
+    const px = t >= line.start_s && t <= line.end_s ? ((t - line.start_s) / dur) * (+box.dataset.w) : -10;
+    c.setAttribute("x1", px); c.setAttribute("x2", px);
+  }
+
+  return { draw, cursor, markTitle };
+})();

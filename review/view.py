@@ -1,0 +1,144 @@
+"""The transcript page's data: the corrected transcript laid out as lines, with the prosody of
+each line (F0 in semitones relative to the line's speaker, intensity in dB) cut from the tracks.
+
+Word and mark indices sent to the browser come in pairs: the corrected index (what is shown)
+and the original index (what an edit names, see ``review.corrections``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from capture.record import Transcript
+from review.corrections import Corrected
+
+# Colour-blind-safe palette (Okabe & Ito), one colour per speaker in order of first speech.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D1F", "#555555")
+VIEW_HOP_S = 0.02  # tracks are sent at 50 points per second: enough for a contour, small for an hour
+
+
+def _track(values, n: int) -> np.ndarray:
+    arr = np.full(n, np.nan)
+    if values:
+        vals = np.array([np.nan if v is None else v for v in values], dtype=float)
+        arr[: min(n, len(vals))] = vals[:n]
+    return arr
+
+
+def speaker_medians_hz(t: Transcript) -> dict[Optional[str], float]:
+    """Median F0 of each speaker over the frames inside that speaker's words."""
+    if t.pitch is None or not t.pitch.f0_hz:
+        return {}
+    f0 = _track(t.pitch.f0_hz, len(t.pitch.f0_hz))
+    hop, start = t.pitch.hop_s, t.pitch.start_s
+    chosen: dict[Optional[str], list[np.ndarray]] = {}
+    for w in t.words:
+        a, b = int(max(0, (w.start_s - start) / hop)), int(math.ceil((w.end_s - start) / hop))
+        chosen.setdefault(w.speaker, []).append(f0[a:b])
+    out = {}
+    for speaker, parts in chosen.items():
+        vals = np.concatenate(parts) if parts else np.array([])
+        vals = vals[np.isfinite(vals) & (vals > 0)]
+        if vals.size:
+            out[speaker] = float(np.median(vals))
+    return out
+
+
+def _cut(track, start_s: float, end_s: float, transform) -> Optional[dict]:
+    if track is None or not getattr(track, "f0_hz", getattr(track, "db", None)):
+        return None
+    raw = track.f0_hz if hasattr(track, "f0_hz") else track.db
+    step = max(1, round(VIEW_HOP_S / track.hop_s))
+    a = max(0, int((start_s - track.start_s) / track.hop_s))
+    b = min(len(raw), int(math.ceil((end_s - track.start_s) / track.hop_s)) + 1)
+    if b <= a:
+        return None
+    vals = transform(_track(raw[a:b], b - a)[::step])
+    return {
+        "t0": round(track.start_s + a * track.hop_s, 4),
+        "hop": round(track.hop_s * step, 5),
+        "v": [None if not np.isfinite(v) else round(float(v), 1) for v in vals],
+    }
+
+
+def view_model(c: Corrected, *, renderers: list[str], revision: int, edits: list[dict]) -> dict[str, Any]:
+    t = c.transcript
+    colours = {s.id: PALETTE[i % len(PALETTE)] for i, s in enumerate(t.speakers)}
+    medians = speaker_medians_hz(t)
+    lines = []
+    for k, u in enumerate(t.utterances):
+        median = medians.get(u.speaker)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f0 = _cut(t.pitch, u.start_s, u.end_s,
+                      (lambda v, m=median: 12 * np.log2(v / m)) if median else (lambda v: v * np.nan))
+        db = _cut(t.intensity, u.start_s, u.end_s, lambda v: v)
+        lines.append({
+            "k": k, "speaker": u.speaker, "start_s": u.start_s, "end_s": u.end_s,
+            "first": u.first_word, "last": u.last_word, "f0_st": f0, "db": db,
+            "note": "", "note_word": c.word_origin[u.first_word],
+        })
+    _place_notes(c, lines)
+    words = t.words
+    mark_index = {orig: k for k, orig in enumerate(c.mark_origin)}
+    marks = []
+    originals = _original_marks(c)
+    for orig, m in originals:
+        if orig in mark_index:
+            shown = t.marks[mark_index[orig]]
+            first, last = shown.first_word, shown.last_word
+        else:  # rejected: still placed on its words so it can be restored
+            shown, first, last = m, None, None
+            if m.first_word is not None and m.last_word is not None:
+                first = bisect.bisect_left(c.word_origin, m.first_word)
+                last = bisect.bisect_right(c.word_origin, m.last_word) - 1
+                first, last = (first, last) if first <= last else (None, None)
+        marks.append({
+            "orig": orig, "type": m.type, "start_s": m.start_s, "end_s": m.end_s,
+            "first": first, "last": last, "speaker": shown.speaker, "value": m.value, "confidence": m.confidence, "evidence": m.evidence,
+            "status": c.mark_status.get(orig, "unreviewed"),
+        })
+    db_vals = [v for v in (t.intensity.db if t.intensity else ()) if v is not None]
+    return {
+        "audio": {"duration_s": t.audio.duration_s, "name": t.audio.path.rsplit("/", 1)[-1]},
+        "revision": revision,
+        "speakers": [{"id": s.id, "label": s.label, "color": colours[s.id],
+                      "median_hz": round(medians[s.id], 1) if s.id in medians else None} for s in t.speakers],
+        "words": {
+            "text": [w.text for w in words],
+            "start": [w.start_s for w in words],
+            "end": [w.end_s for w in words],
+            "speaker": [w.speaker for w in words],
+            "p": [round(w.probability, 2) for w in words],
+            "orig": list(c.word_origin),
+        },
+        "lines": lines,
+        "pauses": [{"start_s": p.start_s, "end_s": p.end_s, "duration_s": p.duration_s} for p in t.pauses],
+        "overlaps": [{"start_s": o.start_s, "end_s": o.end_s, "speakers": list(o.speakers)} for o in t.overlaps],
+        "marks": marks,
+        "db_range": [round(float(np.percentile(db_vals, 2)), 1), round(float(max(db_vals)), 1)] if db_vals else None,
+        "renderers": renderers,
+        "edits": edits,
+        "skipped": list(c.skipped),
+    }
+
+
+def _place_notes(c: Corrected, lines: list[dict]) -> None:
+    """Each note goes on the line now holding the word it was written on (or the next kept word)."""
+    if not lines:
+        return
+    firsts = [line["first"] for line in lines]
+    for orig, text in sorted(c.note_origin.items()):
+        j = bisect.bisect_left(c.word_origin, orig)
+        if j >= len(c.word_origin):
+            continue
+        line = lines[max(0, bisect.bisect_right(firsts, j) - 1)]
+        line["note"], line["note_word"] = text, orig
+
+
+def _original_marks(c: Corrected):
+    """Every mark of the original transcript (rejected ones included, so they can be restored)."""
+    return list(enumerate(c.original.marks if c.original is not None else c.transcript.marks))
