@@ -14,6 +14,7 @@ from capture.offline import enforce_offline
 COMMAND_MODULES = [
     "capture.cmd_process",
     "capture.cmd_watch",
+    "capture.cmd_status",
     "prosody.notation.cmd_render",
     "review.cmd_review",
 ]
