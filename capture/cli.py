@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "capture.cmd_status",
     "prosody.notation.cmd_render",
     "review.cmd_review",
+    "export.cmd_export",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from capture.decode import DecodeError
 from capture.outputs import output_dir_for, write_output_dir
 from capture.pipeline import Engine, ProcessOptions
 from capture.progress import Reporter, configure_logging
+from export import export_after_write, formats_arg
 from prosody.measure import ProsodyOptions
 from prosody.thresholds import load_thresholds
 from transcribe.asr import AsrOptions
@@ -37,6 +39,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-speakers", type=int)
     parser.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="TOML file overriding the thresholds of the prosodic marks (see prosody/thresholds.toml)")
+    parser.add_argument("--export", metavar="FORMATS", type=formats_arg, default=os.environ.get("TONESCRIBE_EXPORT", ""),
+                        help="also export each transcript: eaf,textgrid,cha,vtt,srt,docx,csv or all "
+                             "(default: $TONESCRIBE_EXPORT, else none); see `tonescribe export`")
     parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 transcript = engine.process(path)
                 folder = write_output_dir(transcript, output_dir_for(path, args.out, taken))
+                export_after_write(folder, args.export)
             except DecodeError as exc:
                 failures += 1
                 reporter.file_done(None, str(exc))

@@ -1,0 +1,66 @@
+"""CLAN export: the .cha read back by pylangacq (speakers, utterances, words, time bullets) and the
+CHAT-CA symbols placed where the marks are."""
+
+from __future__ import annotations
+
+import pytest
+
+from export import export_all
+from export.chat import CA_SYMBOLS, chat_word, render_chat
+from export_sample import SPEAKERS, sample_transcript, write_sample
+
+pylangacq = pytest.importorskip("pylangacq")
+
+
+@pytest.fixture(scope="module")
+def chat_file(tmp_path_factory):
+    folder = write_sample(tmp_path_factory.mktemp("cha") / "entrevista ñ 01")
+    (path,) = export_all(folder, "cha")["cha"]
+    return path
+
+
+def _bare(token: str) -> str:
+    return token.strip(CA_SYMBOLS).rstrip(":")
+
+
+def test_pylangacq_reads_participants_utterances_and_times(chat_file):
+    reader = pylangacq.read_chat(str(chat_file))
+    participants = reader.headers()[0].participants
+    assert [(p.code, p.name.replace("_", " ")) for p in participants] == [(s.id, s.label) for s in SPEAKERS]
+    transcript = sample_transcript()
+    utterances = reader.utterances()
+    assert len(utterances) == len(transcript.utterances)
+    for got, utt in zip(utterances, transcript.utterances):
+        words = transcript.words[utt.first_word:utt.last_word + 1]
+        assert got.participant == utt.speaker
+        assert got.time_marks == (round(words[0].start_s * 1000), round(words[-1].end_s * 1000))
+        tokens = [_bare(t.word) for t in got.tokens if _bare(t.word)]
+        assert tokens == [chat_word(w.text) for w in words]  # Привет, 日本語, ελληνικά, café survive
+    assert reader.headers()[0].languages == ["spa"]
+
+
+def test_ca_symbols_mark_the_measured_prosody(chat_file):
+    reader = pylangacq.read_chat(str(chat_file))
+    tokens = [t.word for u in reader.utterances() for t in u.tokens]
+    for expected in ("ˈcafé", "naïve::", "⇘", "◉Привет◉", "↑日本語", "°ελληνικά°", "⇗", "∆we", "there∆", "≈ok"):
+        assert expected in tokens, expected
+    text = chat_file.read_text(encoding="utf-8")
+    assert "@Options:\tCA" in text and "(0.7)" in text and "(.)" in text
+    assert "⌈okay⌉" in text and "⌊yes⌋" in text  # S2 was talking first: top bracket
+
+
+def test_chat_words_drop_punctuation_and_reserved_characters():
+    assert chat_word("country.") == "country"
+    assert chat_word("¿qué?") == "qué"
+    assert chat_word("don't") == "don't"
+    assert chat_word("a&b[x]") == "abx"
+
+
+def test_a_word_that_is_only_punctuation_is_left_out(tmp_path):
+    from capture.record import replace
+
+    transcript = sample_transcript()
+    words = list(transcript.words)
+    words[1] = replace(words[1], text="...")
+    text = render_chat(replace(transcript, words=tuple(words)), stem="x")
+    assert "*S1:\tSo ˈcafé" in text

@@ -1,0 +1,118 @@
+"""`tonescribe export`, the exports after `process`/`watch`, and the review corrections flowing
+into every export."""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+import pytest
+
+from capture.cli import build_parser, main
+from export import FORMATS, ExportError, export_after_write, export_all, parse_formats
+from export_sample import write_sample
+
+STEM = "entrevista ñ 01"
+EXPECTED = {f"{STEM}{suffix}" for suffix in (
+    ".eaf", "_tsconf.xml", "_f0.csv", "_intensity.csv", ".TextGrid", ".PitchTier", ".IntensityTier", ".cha", ".vtt",
+    ".srt", ".docx", ".words.csv")}
+
+
+def test_export_command_writes_every_format_next_to_the_transcript(tmp_path, capsys):
+    folder = write_sample(tmp_path / STEM)
+    original = (folder / "transcript.json").read_bytes()
+    assert main(["export", str(folder / "transcript.json"), "--format", "all"]) == 0
+    names = {p.name for p in folder.iterdir()}
+    assert EXPECTED <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left behind
+    assert (folder / "transcript.json").read_bytes() == original
+    printed = capsys.readouterr().out.splitlines()
+    assert f"{folder / STEM}.eaf" in printed
+
+
+def test_export_to_another_folder_and_chosen_formats(tmp_path):
+    folder = write_sample(tmp_path / STEM)
+    out = tmp_path / "for-elan"
+    assert main(["export", str(folder), "-f", "eaf", "-f", "cha,vtt", "--out", str(out), "-q"]) == 0
+    assert {p.name for p in out.iterdir()} == {f"{STEM}.eaf", f"{STEM}_tsconf.xml", f"{STEM}_f0.csv",
+                                               f"{STEM}_intensity.csv", f"{STEM}.cha", f"{STEM}.vtt"}
+
+
+def test_bad_input_gets_a_clear_error(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nowhere"), "--format", "eaf"]) == 1
+    assert "no transcript.json there" in capsys.readouterr().err
+    folder = write_sample(tmp_path / STEM)
+    assert main(["export", str(folder), "--format", "pdf"]) == 1
+    assert "unknown export format 'pdf'" in capsys.readouterr().err
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "transcript.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ExportError, match="cannot be read"):
+        export_all(tmp_path / "broken", "csv")
+
+
+def test_format_lists():
+    assert parse_formats("all") == tuple(FORMATS)
+    assert parse_formats("eaf, docx,eaf") == ("eaf", "docx")
+    assert parse_formats("none") == parse_formats("") == parse_formats(None) == ()
+
+
+def test_process_and_watch_take_an_export_option(monkeypatch):
+    parser = build_parser()
+    assert parser.parse_args(["process", "a.wav", "--export", "eaf,docx"]).export == ("eaf", "docx")
+    assert parser.parse_args(["watch", "inbox", "--export", "all"]).export == tuple(FORMATS)
+    assert parser.parse_args(["process", "a.wav"]).export == ()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["process", "a.wav", "--export", "pdf"])
+    monkeypatch.setenv("TONESCRIBE_EXPORT", "csv")
+    import importlib
+
+    import capture.cmd_process
+
+    importlib.reload(capture.cmd_process)
+    try:
+        assert build_parser().parse_args(["process", "a.wav"]).export == ("csv",)
+    finally:
+        monkeypatch.delenv("TONESCRIBE_EXPORT")
+        importlib.reload(capture.cmd_process)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_export_after_write_never_raises(tmp_path):
+    records = _Records()
+    logger = logging.getLogger("tonescribe.export")
+    logger.addHandler(records)  # the CLI's logging setup stops propagation to pytest's caplog
+    try:
+        assert export_after_write(tmp_path, ("csv",)) == {}
+    finally:
+        logger.removeHandler(records)
+    assert any("export failed" in m for m in records.messages)
+    folder = write_sample(tmp_path / STEM)
+    assert set(export_after_write(folder, ("csv", "srt"))) == {"csv", "srt"}
+
+
+def test_review_corrections_show_up_in_the_exports(tmp_path):
+    corrections = pytest.importorskip("review.corrections")
+    pympi = pytest.importorskip("pympi")
+    folder = write_sample(tmp_path / STEM)
+    corrections.add_edit(folder, "word.text", {"word": 2, "text": "cafetería"})
+    emphasis = 0  # the first mark of the sample is the emphasis on "café"
+    corrections.add_edit(folder, "mark.review", {"mark": emphasis, "status": "rejected"})
+    export_all(folder, "eaf,csv,cha,vtt")
+    with open(folder / f"{STEM}.words.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[2]["text"] == "cafetería" and rows[2]["mark_emphasis"] == ""
+    eaf = pympi.Elan.Eaf(str(folder / f"{STEM}.eaf"))
+    words = [a[2] for a in eaf.get_annotation_data_for_tier("María José Núñez words")]
+    assert "cafetería" in words and "café" not in words
+    assert "María José Núñez emphasis" not in eaf.get_tier_names()
+    assert "cafetería" in (folder / f"{STEM}.cha").read_text(encoding="utf-8")
+    assert "ˈcafetería" not in (folder / f"{STEM}.cha").read_text(encoding="utf-8")
+    assert "cafetería" in (folder / f"{STEM}.vtt").read_text(encoding="utf-8")
