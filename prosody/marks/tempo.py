@@ -9,6 +9,11 @@ from prosody.baselines import local_rates
 from prosody.marks.context import Context, confidence, r
 
 
+def _beyond(ctx: Context, i: int, direction: str, median: float, limit: float) -> bool:
+    own = ctx.measures[i].syllables / ctx.measures[i].sounding_s
+    return own > median + limit if direction == "faster" else own < median - limit
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.tempo
     words = ctx.transcript.words
@@ -39,7 +44,12 @@ def find(ctx: Context) -> list[Mark]:
             end = k
             while end + 1 < len(timed) and direction[end + 1] == direction[k]:
                 end += 1
-            run = timed[k: end + 1]
+            first, last = k, end
+            while first <= last and not _beyond(ctx, timed[first], direction[k], base.rate_median_syl_s, limit):
+                first += 1  # the window blurs a stretch's edges: keep words that are fast/slow themselves
+            while last >= first and not _beyond(ctx, timed[last], direction[k], base.rate_median_syl_s, limit):
+                last -= 1
+            run = timed[first: last + 1]
             if len(run) >= th.min_words:
                 syllables = sum(ctx.measures[i].syllables for i in run)
                 seconds = sum(ctx.measures[i].sounding_s for i in run)
@@ -49,7 +59,7 @@ def find(ctx: Context) -> list[Mark]:
                     type="tempo", start_s=words[run[0]].start_s, end_s=words[run[-1]].end_s,
                     first_word=run[0], last_word=run[-1], speaker=speaker, value=direction[k],
                     confidence=confidence(deviation, limit),
-                    evidence={"rate_syl_s": r(rate), "local_rates_syl_s": [r(x) for x in rates[k: end + 1]],
+                    evidence={"rate_syl_s": r(rate), "local_rates_syl_s": [r(x) for x in rates[first: last + 1]],
                               "speaker_median_syl_s": base.rate_median_syl_s,
                               "speaker_mad_syl_s": base.rate_mad_syl_s, "mads": th.mads,
                               "threshold_syl_s": r(limit)},

@@ -104,6 +104,7 @@ def talk_lines(transcript: Transcript, *, split_after: frozenset = frozenset()) 
             utterance_of[i] = k
     by_type = marks_by_type(transcript)
     silences = {(m.first_word, m.last_word): m for m in by_type.get("pause", []) + by_type.get("gap", [])}
+    silence_before = {b: m for (a, b), m in silences.items()}
     latches = {(m.first_word, m.last_word) for m in by_type.get("latch", [])}
     overlaps = sorted(transcript.overlaps, key=lambda o: o.start_s)
     taken = set()
@@ -115,9 +116,11 @@ def talk_lines(transcript: Transcript, *, split_after: frozenset = frozenset()) 
         run = [start]
         taken.add(start)
         for i in islice(order, place[start] + 1, None):
-            if i in taken:
-                continue
             w = words[i]
+            if i in taken:
+                if w.speaker != speaker and w.end_s > words[run[-1]].end_s + 0.05:
+                    break  # someone else went on talking after this speaker's last word
+                continue
             if run[-1] in split_after:
                 break
             if w.speaker == speaker:
@@ -147,8 +150,8 @@ def talk_lines(transcript: Transcript, *, split_after: frozenset = frozenset()) 
                 items.append(silences[(a, b)])
             items.append(b)
         following = runs[k + 1][0] if k + 1 < len(runs) else None
-        if k > 0 and (runs[k - 1][-1], run[0]) in silences:
-            out.append(TalkLine(None, (silences[(runs[k - 1][-1], run[0])],)))
+        if k > 0 and run[0] in silence_before:
+            out.append(TalkLine(None, (silence_before[run[0]],)))
         out.append(TalkLine(words[run[0]].speaker, tuple(items), latched=(run[-1], following) in latches))
     return out
 

@@ -1,0 +1,289 @@
+"""Prosodic marks against the controlled test set, and marks per minute on unedited speech.
+
+Runs the real pipeline (``capture.pipeline.Engine``: decode, faster-whisper, prosody) once per
+item and keeps the result in ``--work``; the marks are re-derived from the stored tracks on every
+run, so trying other thresholds (``--thresholds FILE``) costs seconds, not recognition.
+
+    python bench/prosody_testset.py --out /tmp/prosody_testset
+    python bench/bench_marks.py --set /tmp/prosody_testset --work /tmp/prosody_work [--json marks.json]
+
+Scoring, per mark type and separately for synthetic and edited real speech:
+- word marks (emphasis, loud, quiet, pitch_step with its direction, lengthening): recall over the
+  target words (mapped to recognised words: by script alignment for synthetic items, by time for
+  edited ones); precision over the marks made (a mark is right when it covers a target word).
+  For edited real speech a second precision leaves out marks that the unedited recording already
+  had at the same place ("new marks only"): the edits are the truth, the speaker's own prosody is not.
+- tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
+- timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
+- final intonation: the last unit's mark of each question (rise/slight rise) or statement (else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.corpus import CORPUS  # noqa: E402
+from capture.record import Transcript  # noqa: E402
+from prosody.marks import MARK_TYPES, annotate  # noqa: E402
+from prosody.thresholds import load_thresholds  # noqa: E402
+
+WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
+UNEDITED = {
+    "jfk": "jfk/jfk.flac",
+    "librispeech_2412": "librispeech_2412-153948-0000/2412-153948-0000.flac",
+    "LJ050-0276": "ljspeech_LJ050-027x/LJ050-0276.wav",
+    "LJ050-0277": "ljspeech_LJ050-027x/LJ050-0277.wav",
+    "LJ050-0278": "ljspeech_LJ050-027x/LJ050-0278.wav",
+    "ptdb_F01_sa1": "ptdb_tug_f0/mic_F01_sa1.wav",
+    "ami_mixture_4spk": "ami_mixture_4spk/mixture.wav",
+    "fw_stereo_2spk": "fw_stereo_2spk/stereo_diarization.wav",
+}
+
+
+class Runner:
+    """One pipeline run per audio file, cached as transcript JSON (marks re-derived later)."""
+
+    def __init__(self, work: Path, model: str, device: str):
+        self.work, self.model, self.device = work, model, device
+        self.engines: dict = {}
+        work.mkdir(parents=True, exist_ok=True)
+
+    def transcript(self, key: str, audio: Path, speakers: str = "none") -> Transcript:
+        cached = self.work / f"{key}.json"
+        if cached.is_file():
+            return Transcript.load(cached)
+        if speakers not in self.engines:
+            from capture.pipeline import Engine, ProcessOptions
+            from transcribe.asr import AsrOptions
+            from transcribe.diarize import SpeakerOptions
+
+            options = ProcessOptions(asr=AsrOptions(model=self.model, device=self.device, language="en"),
+                                     speakers=SpeakerOptions(mode=speakers))
+            self.engines[speakers] = Engine(options)
+        t = self.engines[speakers].process(audio)
+        cached.write_text(t.to_json())
+        return t
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9']", "", text.lower())
+
+
+def map_script(script: list[str], transcript: Transcript) -> dict[int, int]:
+    """Script word index -> recognised word index (time order), through a word alignment."""
+    order = sorted(range(len(transcript.words)), key=lambda i: transcript.words[i].start_s)
+    hyp = [_norm(transcript.words[i].text) for i in order]
+    out = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, script, hyp, autojunk=False).get_opcodes():
+        for i in range(i1, i2):
+            if tag == "equal":
+                out[i] = order[j1 + i - i1]
+            elif j2 > j1:
+                out[i] = order[min(j2 - 1, j1 + (i - i1) * (j2 - j1) // max(1, i2 - i1))]
+    return out
+
+
+def map_times(times: list[list[float]], transcript: Transcript) -> list[int]:
+    out = []
+    for a, b in times:
+        best = max(range(len(transcript.words)), default=None,
+                   key=lambda i: min(b, transcript.words[i].end_s) - max(a, transcript.words[i].start_s))
+        if best is not None and min(b, transcript.words[best].end_s) - max(a, transcript.words[best].start_s) > 0:
+            out.append(best)
+    return out
+
+
+def covered(transcript: Transcript, mark) -> set[int]:
+    """Word indices a mark covers: its speaker's words from first_word to last_word in time."""
+    if mark.first_word is None or mark.last_word is None:
+        return set()
+    words = transcript.words
+    lo, hi = words[mark.first_word].start_s, words[mark.last_word].end_s
+    return {i for i, w in enumerate(words) if w.speaker == mark.speaker and w.start_s >= lo - 1e-6 and w.end_s <= hi + 1e-6}
+
+
+def edited_time(t: float, edits: list[list[float]]) -> float:
+    shift = 0.0
+    for a, b, new in edits:
+        if t >= b:
+            shift += new - (b - a)
+        elif t > a:
+            shift += (t - a) / (b - a) * new - (t - a)
+    return t + shift
+
+
+def prf(tp_truth: int, n_truth: int, tp_pred: int, n_pred: int) -> dict:
+    recall = tp_truth / n_truth if n_truth else None
+    precision = tp_pred / n_pred if n_pred else None
+    f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if n_truth else None)
+    return {"n_truth": n_truth, "n_marks": n_pred, "recall": _r(recall), "precision": _r(precision), "f1": _r(f1)}
+
+
+def _r(v):
+    return None if v is None else round(float(v), 3)
+
+
+def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
+    counts: dict = defaultdict(lambda: Counter())
+    pause_errors: list[float] = []
+    intonation: Counter = Counter()
+    for item in items:
+        t = transcripts[item["id"]]
+        truth = item["truth"][0]
+        kind = truth["type"]
+        if "script_words" in truth:
+            mapping = map_script(item["script"], t)
+            targets = [mapping[k] for k in truth["script_words"] if k in mapping]
+        else:
+            targets = map_times(truth["times"], t)
+        by_type = defaultdict(list)
+        for m in t.marks:
+            by_type[m.type].append(m)
+        before = []
+        if item["id"] in originals:  # marks the unedited recording already had, moved to edited time
+            for m in originals[item["id"]].marks:
+                before.append((m.type, m.value, edited_time(m.start_s, item["edits"]), edited_time(m.end_s, item["edits"])))
+        for mark_type in WORD_TYPES + ("tempo",):
+            marks = by_type.get(mark_type, [])
+            truth_here = kind == mark_type
+            target_set = set(targets) if truth_here else set()
+            c = counts[mark_type]
+            hits = [m for m in marks if covered(t, m) & target_set and (mark_type not in ("pitch_step", "tempo") or m.value == truth["value"])]
+            if mark_type == "tempo":
+                hits = [m for m in hits if len(covered(t, m) & target_set) >= 0.4 * len(truth["times" if "times" in truth else "script_words"])]
+            if truth_here:
+                c["n_truth"] += 1
+                c["tp_truth"] += int(bool(hits))
+            c["n_pred"] += len(marks)
+            c["tp_pred"] += len(hits)
+            old = [m for m in marks if m not in hits and any(
+                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before)]
+            c["pre_existing"] += len(old)
+        truth_pauses = [(a, b) for a, b in item["pauses"] if b - a >= 0.2]
+        predicted = [m for m in by_type.get("pause", []) + by_type.get("gap", []) if not m.evidence.get("micropause")]
+        used = set()
+        c = counts["timed_pause"]
+        c["n_truth"] += len(truth_pauses)
+        c["n_pred"] += len(predicted)
+        for a, b in truth_pauses:
+            best = max((m for m in predicted if id(m) not in used), default=None,
+                       key=lambda m: min(b, m.end_s) - max(a, m.start_s))
+            if best is not None and min(b, best.end_s) - max(a, best.start_s) > 0:
+                used.add(id(best))
+                c["tp_truth"] += 1
+                c["tp_pred"] += 1
+                pause_errors.append(abs(best.evidence["duration_s"] - (b - a)))
+        if kind == "intonation":
+            finals = [m for m in by_type.get("intonation", [])]
+            last = max(finals, key=lambda m: m.end_s) if finals else None
+            rising = last is not None and last.value in ("rise", "slight_rise")
+            intonation["n"] += 1
+            intonation["correct"] += int(rising == (truth["value"] == "rise"))
+            intonation[f"{truth['value']}->{last.value if last else 'none'}"] += 1
+    out = {}
+    for mark_type, c in counts.items():
+        row = prf(c["tp_truth"], c["n_truth"], c["tp_pred"], c["n_pred"])
+        if originals and mark_type != "timed_pause":
+            row["precision_new_marks_only"] = _r(c["tp_pred"] / (c["n_pred"] - c["pre_existing"])) if c["n_pred"] > c["pre_existing"] else None
+            p, r = row["precision_new_marks_only"], row["recall"]
+            row["f1_new_marks_only"] = _r(2 * p * r / (p + r)) if p and r else None
+        if mark_type == "timed_pause":
+            row["median_duration_error_s"] = _r(np.median(pause_errors)) if pause_errors else None
+        out[mark_type] = row
+    if intonation["n"]:
+        out["intonation"] = {"n": intonation["n"], "accuracy": _r(intonation["correct"] / intonation["n"]),
+                             "confusion": {k: v for k, v in intonation.items() if "->" in k}}
+    return out
+
+
+def marks_per_minute(runner: Runner, thresholds, corpus: Path) -> dict:
+    totals: Counter = Counter()
+    minutes = words = 0.0
+    per_item = {}
+    for key, rel in UNEDITED.items():
+        path = corpus / rel
+        if not path.is_file():
+            continue
+        speakers = "auto" if key in ("ami_mixture_4spk", "fw_stereo_2spk") else "none"
+        t = annotate(runner.transcript(f"unedited_{key}", path, speakers), thresholds)
+        counts = Counter(m.type for m in t.marks)
+        per_item[key] = {"minutes": round(t.audio.duration_s / 60, 3), "words": len(t.words), **counts}
+        totals.update(counts)
+        minutes += t.audio.duration_s / 60
+        words += len(t.words)
+    return {"minutes": round(minutes, 2), "words": int(words),
+            "per_minute": {ty: round(totals[ty] / minutes, 1) for ty in MARK_TYPES} if minutes else {},
+            "per_100_words": {ty: round(100 * totals[ty] / words, 1) for ty in MARK_TYPES} if words else {},
+            "items": per_item}
+
+
+def table(results: dict) -> str:
+    lines = ["| mark | set | truth | marks | recall | precision | F1 | precision (new marks only) | F1 (new only) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for set_name in ("synthetic", "edited_real"):
+        for mark_type, row in results.get(set_name, {}).items():
+            if mark_type == "intonation":
+                continue
+            extra = f" (median duration error {row['median_duration_error_s']} s)" if "median_duration_error_s" in row else ""
+            lines.append(f"| {mark_type}{extra} | {set_name} | {row['n_truth']} | {row['n_marks']} | {row['recall']} | "
+                         f"{row['precision']} | {row['f1']} | {row.get('precision_new_marks_only', '')} | {row.get('f1_new_marks_only', '')} |")
+    for set_name in ("synthetic", "edited_real"):
+        row = results.get(set_name, {}).get("intonation")
+        if row:
+            lines.append(f"\nfinal intonation, question rise vs statement fall ({set_name}): accuracy {row['accuracy']} "
+                         f"over {row['n']} items; {row['confusion']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, required=True, help="folder written by bench/prosody_testset.py")
+    parser.add_argument("--work", type=Path, required=True, help="cache of pipeline results (reused)")
+    parser.add_argument("--thresholds", type=Path)
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    from capture.offline import enforce_offline
+
+    enforce_offline()
+    thresholds = load_thresholds(args.thresholds)
+    manifest = json.loads((args.set / "manifest.json").read_text())
+    runner = Runner(args.work, args.model, args.device)
+    transcripts, originals = {}, {}
+    for n, item in enumerate(manifest["items"], 1):
+        print(f"[{n}/{len(manifest['items'])}] {item['id']}", file=sys.stderr, end="\r")
+        transcripts[item["id"]] = annotate(runner.transcript(item["id"], args.set / item["audio"]), thresholds)
+        if item["set"] == "edited_real":
+            source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
+            originals[item["id"]] = annotate(runner.transcript(f"unedited_{Path(item['source']).stem}", source), thresholds)
+    results = {}
+    for set_name in ("synthetic", "edited_real"):
+        chosen = [i for i in manifest["items"] if i["set"] == set_name]
+        if chosen:
+            results[set_name] = score(chosen, transcripts, originals if set_name == "edited_real" else {})
+    results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus)
+    results["thresholds"] = str(args.thresholds or "defaults")
+    print(table(results))
+    rate = results["unedited_corpus"]
+    print(f"\nunedited corpus ({rate['minutes']} min, {rate['words']} words), marks per minute: {rate['per_minute']}")
+    print(f"per 100 words: {rate['per_100_words']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The controlled prosody test set: speech whose prosodic marks are known by construction.
+
+(a) synthetic: espeak-ng SSML sentences, each with one manipulated word or stretch (emphasis,
+    loud, quiet, pitch up/down, faster/slower, lengthening) and one ``<break>`` of 0.1-2 s, plus
+    questions and statements. What espeak-ng 1.51 honours, measured on its output: ``<break>``
+    exactly; ``volume="x-loud"`` about +3..9 dB and ``"x-soft"`` about -8..-12 dB on the word;
+    ``pitch="+60%"``/``"-60%"`` about +5/-4.5 semitones; ``rate`` scales durations; "?" ends in
+    a final rise, "." in a fall. ``<emphasis>`` alone changes little, so an emphasised word is
+    ``<emphasis>`` plus moderate pitch (+25 %), volume ("loud") and rate (65 %): all three cues.
+    Pause truth is measured from the synthesis (runs of digital silence), not taken from SSML.
+(b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids)
+    edited with sox/numpy: one word +6..10 dB (loud) or -10 dB (quiet), one word pitch-shifted by
+    +-4 semitones (sox ``pitch``, length kept), a 5-word stretch time-stretched by 25 % slower or
+    faster with pitch kept (sox ``tempo``), one word stretched x1.8 (lengthening), one word with
+    +5 dB, +2.5 st and x1.35 length together (emphasis); every item also gets one inserted silence
+    (0.2-2 s of the recording's own noise floor). Truth times follow the edits.
+
+    python bench/prosody_testset.py --out /tmp/prosody_testset [--corpus ../shared/corpus]
+
+writes ``items/*.wav`` and ``manifest.json`` (one entry per item with its truth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.corpus import CORPUS  # noqa: E402
+
+VOICE = "en-us"
+SENTENCES = [
+    "we walked along the river in the morning and talked about the garden plans for next summer",
+    "my sister bought a small red car last week and drove it to the market on saturday",
+    "the children played football in the park until the heavy rain started after lunch",
+    "our neighbour painted the wooden fence green while the dog was sleeping under the tree",
+    "he wrote a long letter to his brother about the journey to the mountains in june",
+    "they opened every window because the kitchen was hot and the soup was still cooking",
+    "the teacher asked the students to bring their notebooks and pencils to the library",
+    "after dinner we listened to the radio and played cards until almost midnight",
+]
+QUESTIONS = [
+    "did you see the letter on the kitchen table this morning?",
+    "is your brother coming to the party on saturday?",
+    "can we take the early train to the city tomorrow?",
+    "have they finished painting the fence in the garden?",
+    "was the market open when you walked past it?",
+    "do you want another cup of tea with your lunch?",
+    "will the children play football in the park today?",
+    "has the teacher returned the notebooks to the students?",
+    "are the windows still open in the upstairs bedroom?",
+    "could you bring the radio down from the attic later?",
+]
+STATEMENTS = [
+    "you saw the letter on the kitchen table this morning.",
+    "your brother is coming to the party on saturday.",
+    "we can take the early train to the city tomorrow.",
+    "they have finished painting the fence in the garden.",
+    "the market was open when you walked past it.",
+    "you want another cup of tea with your lunch.",
+    "the children will play football in the park today.",
+    "the teacher has returned the notebooks to the students.",
+    "the windows are still open in the upstairs bedroom.",
+    "you could bring the radio down from the attic later.",
+]
+BREAKS_S = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
+# mark type -> (SSML open tag, close tag, words in the stretch, value)
+SYNTH_KINDS = {
+    "emphasis": ('<emphasis level="strong"><prosody pitch="+25%" volume="loud" rate="65%">', "</prosody></emphasis>", 1, None),
+    "loud": ('<prosody volume="x-loud">', "</prosody>", 1, None),
+    "quiet": ('<prosody volume="x-soft">', "</prosody>", 1, None),
+    "pitch_up": ('<prosody pitch="+60%">', "</prosody>", 1, "up"),
+    "pitch_down": ('<prosody pitch="-60%">', "</prosody>", 1, "down"),
+    "faster": ('<prosody rate="170%">', "</prosody>", 5, "faster"),
+    "slower": ('<prosody rate="55%">', "</prosody>", 5, "slower"),
+    "lengthening": ('<prosody rate="35%">', "</prosody>", 1, None),
+}
+MARK_TYPE = {"pitch_up": "pitch_step", "pitch_down": "pitch_step", "faster": "tempo", "slower": "tempo"}
+FUNCTION_WORDS = {"the", "a", "and", "to", "of", "in", "on", "at", "it", "was", "his", "our", "we", "he", "my", "for",
+                  "until", "after", "while", "about", "their", "every", "because", "is", "be", "by", "has", "been",
+                  "all", "which", "that", "this", "with", "as", "not", "could", "an"}
+
+
+def silent_runs(x: np.ndarray, sr: int, *, min_s: float, level: float = 1e-4) -> list[tuple[float, float]]:
+    """Inner runs of digital silence (|x| < level) of at least ``min_s``, in seconds."""
+    quiet = np.abs(x) < level
+    edges = np.diff(np.concatenate(([0], quiet.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(s / sr, e / sr) for s, e in zip(starts, ends)
+            if (e - s) / sr >= min_s and s > 0 and e < len(x)]
+
+
+def espeak(ssml: str, path: Path) -> None:
+    subprocess.run(["espeak-ng", "-m", "-v", VOICE, "-w", str(path), f"<speak>{ssml}</speak>"], check=True)
+
+
+def _targets(words: list[str], n: int, rng: random.Random, avoid: set[int]) -> int:
+    """First index of an n-word stretch in the middle of the sentence, starting on a content word."""
+    choices = [k for k in range(3, len(words) - n - 2)
+               if words[k] not in FUNCTION_WORDS and not avoid & set(range(k - 2, k + n + 2))]
+    return rng.choice(choices)
+
+
+def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
+    items = []
+    breaks = list(BREAKS_S) * 8
+    rng.shuffle(breaks)
+    for kind, (open_tag, close_tag, n, value) in SYNTH_KINDS.items():
+        for k in range(8 if kind not in ("pitch_up", "pitch_down") else 4):
+            sentence = SENTENCES[(k + len(items)) % len(SENTENCES)]
+            words = sentence.split()
+            target = _targets(words, n, rng, set())
+            pause_at = rng.choice([j for j in range(2, len(words) - 2) if j < target - 1 or j > target + n])
+            pieces = []
+            for j, w in enumerate(words):
+                if j == target:
+                    pieces.append(open_tag)
+                pieces.append(w)
+                if j == target + n - 1:
+                    pieces.append(close_tag)
+                if j == pause_at:
+                    pieces.append(f'<break time="{int(breaks.pop() * 1000)}ms"/>')
+            ssml = " ".join(pieces)
+            item_id = f"syn_{kind}_{k}"
+            path = out / "items" / f"{item_id}.wav"
+            espeak(ssml, path)
+            x, sr = sf.read(path)
+            items.append({
+                "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": ssml,
+                "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value, "script_words": list(range(target, target + n))}],
+                "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
+            })
+    for k, sentence in enumerate(QUESTIONS + STATEMENTS):
+        item_id = f"syn_{'question' if sentence.endswith('?') else 'statement'}_{k % 10}"
+        path = out / "items" / f"{item_id}.wav"
+        espeak(sentence, path)
+        x, sr = sf.read(path)
+        words = sentence.rstrip("?.").split()
+        items.append({
+            "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": sentence,
+            "truth": [{"type": "intonation", "value": "rise" if sentence.endswith("?") else "fall",
+                       "script_words": [len(words) - 1]}],
+            "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
+        })
+    return items
+
+
+# ---------------------------------------------------------------- edited real speech
+
+
+def read_textgrid_words(path: Path) -> list[tuple[float, float, str]]:
+    """Intervals (start, end, label) of the ``words`` tier of a Praat TextGrid (long format)."""
+    text = path.read_text(encoding="utf-8")
+    tier = text.split('name = "words"', 1)[1].split("item [", 1)[0]
+    return [(float(a), float(b), label.strip()) for a, b, label in
+            re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier)]
+
+
+class Editor:
+    """Edits a recording segment by segment and keeps the map from original to edited time."""
+
+    def __init__(self, x: np.ndarray, sr: int):
+        self.x, self.sr = x.astype(np.float64), sr
+        self.edits: list[tuple[float, float, float]] = []  # (orig start, orig end, new length), descending
+        frames = np.lib.stride_tricks.sliding_window_view(self.x, int(0.02 * sr))[:: int(0.01 * sr)]
+        self.noise_rms = float(np.percentile(np.sqrt(np.mean(frames ** 2, axis=1)), 5))
+
+    def map(self, t: float) -> float:
+        shift = 0.0
+        for a, b, new in self.edits:
+            if t >= b:
+                shift += new - (b - a)
+            elif t > a:
+                shift += (t - a) / (b - a) * new - (t - a)
+        return t + shift
+
+    def _splice(self, a_s: float, b_s: float, new: np.ndarray) -> None:
+        """Replace [a_s, b_s) by ``new``; callers edit right to left so times stay original."""
+        a, b = int(round(a_s * self.sr)), int(round(b_s * self.sr))
+        fade = min(int(0.005 * self.sr), len(new) // 4, a, len(self.x) - b)
+        if fade > 0:
+            ramp = np.linspace(0, 1, fade)
+            new = new.copy()
+            new[:fade] = new[:fade] * ramp + self.x[a: a + fade] * (1 - ramp)
+            new[-fade:] = new[-fade:] * (1 - ramp) + self.x[b - fade: b] * ramp
+        self.x = np.concatenate([self.x[:a], new, self.x[b:]])
+        self.edits.append((a_s, b_s, len(new) / self.sr))
+
+    def _sox(self, a_s: float, b_s: float, effect: list[str], stretch: float) -> np.ndarray:
+        pad = 0.05
+        lo, hi = max(0.0, a_s - pad), min(len(self.x) / self.sr, b_s + pad)
+        segment = self.x[int(round(lo * self.sr)): int(round(hi * self.sr))]
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+            sf.write(src, segment, self.sr, subtype="FLOAT")
+            subprocess.run(["sox", str(src), str(dst), *effect], check=True, capture_output=True)
+            y, _ = sf.read(dst)
+        first = int(round((a_s - lo) * stretch * self.sr))
+        length = int(round((b_s - a_s) * stretch * self.sr))
+        return y[first: first + length]
+
+    def gain(self, a_s: float, b_s: float, db: float) -> None:
+        a, b = int(round(a_s * self.sr)), int(round(b_s * self.sr))
+        self._splice(a_s, b_s, self.x[a:b] * 10 ** (db / 20))
+
+    def pitch(self, a_s: float, b_s: float, semitones: float) -> None:
+        self._splice(a_s, b_s, self._sox(a_s, b_s, ["pitch", str(int(semitones * 100))], 1.0))
+
+    def stretch(self, a_s: float, b_s: float, factor: float) -> None:
+        """Make [a_s, b_s) ``factor`` times as long, pitch kept (sox WSOLA ``tempo``)."""
+        self._splice(a_s, b_s, self._sox(a_s, b_s, ["tempo", "-s", f"{1 / factor:.4f}"], factor))
+
+    def emphasise(self, a_s: float, b_s: float) -> None:
+        shifted = self._sox(a_s, b_s, ["pitch", "250", "tempo", "-s", f"{1 / 1.35:.4f}"], 1.35)
+        self._splice(a_s, b_s, shifted * 10 ** (5 / 20))
+
+    def insert_silence(self, at_s: float, duration_s: float, rng: np.random.Generator) -> None:
+        noise = rng.normal(0, self.noise_rms, int(round(duration_s * self.sr)))
+        self._splice(at_s, at_s, noise)
+
+
+REAL_KINDS = ("loud", "quiet", "pitch_up", "pitch_down", "emphasis", "faster", "slower", "lengthening")
+
+
+def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]:
+    folder = corpus / "ljspeech_LJ050-027x"
+    items = []
+    silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 9
+    rng.shuffle(silences)
+    for wav in sorted(folder.glob("LJ050-027*.wav")):
+        tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
+        words = [(a, b, w) for a, b, w in tier if w]
+        original_pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+        x, sr = sf.read(wav)
+        for kind in REAL_KINDS:
+            n = 5 if kind in ("faster", "slower") else 1
+            candidates = [k for k in range(2, len(words) - n - 2)
+                          if (n > 1 or (words[k][1] - words[k][0] >= 0.18 and words[k][2] not in FUNCTION_WORDS))]
+            for variant, target in enumerate(rng.sample(candidates, 3)):
+                ed = Editor(x, sr)
+                joins = [k for k in range(1, len(words) - 1) if abs(words[k][0] - words[k - 1][1]) < 1e-6
+                         and (k < target - 2 or k > target + n + 2)]
+                join = rng.choice(joins)
+                a, b = words[target][0], words[target + n - 1][1]
+                edits = []
+                if join > target:  # edit right to left so earlier times stay put
+                    edits.append(("silence", join))
+                edits.append((kind, None))
+                if join < target:
+                    edits.append(("silence", join))
+                silence_s = silences.pop() if silences else 0.5
+                value = None
+                for what, where in edits:
+                    if what == "silence":
+                        ed.insert_silence(words[where][0], silence_s, np.random.default_rng(rng.randrange(1 << 30)))
+                    elif what == "loud":
+                        db = rng.choice([6.0, 8.0, 10.0])
+                        ed.gain(a, b, db)
+                        value = db
+                    elif what == "quiet":
+                        ed.gain(a, b, -10.0)
+                    elif what == "pitch_up":
+                        ed.pitch(a, b, 4.0)
+                        value = "up"
+                    elif what == "pitch_down":
+                        ed.pitch(a, b, -4.0)
+                        value = "down"
+                    elif what == "emphasis":
+                        ed.emphasise(a, b)
+                    elif what == "faster":
+                        ed.stretch(a, b, 0.8)
+                        value = "faster"
+                    elif what == "slower":
+                        ed.stretch(a, b, 1.25)
+                        value = "slower"
+                    elif what == "lengthening":
+                        ed.stretch(a, b, 1.8)
+                item_id = f"real_{wav.stem}_{kind}_{variant}"
+                path = out / "items" / f"{item_id}.wav"
+                peak = np.max(np.abs(ed.x))
+                sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
+                inserted = ed.map(words[join][0])
+                pauses = [(ed.map(p), ed.map(q)) for p, q in original_pauses]
+                pauses.append((inserted - silence_s, inserted))
+                items.append({
+                    "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": str(wav.name),
+                    "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
+                               "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
+                                         for k in range(target, target + n)],
+                               "words": [words[k][2] for k in range(target, target + n)]}],
+                    "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
+                    "inserted_silence_s": silence_s,
+                    "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
+                })
+    return items
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--synthetic-only", action="store_true")
+    args = parser.parse_args()
+    (args.out / "items").mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    items = synthetic_items(args.out, rng)
+    if not args.synthetic_only:
+        if (args.corpus / "ljspeech_LJ050-027x").is_dir():
+            items += edited_real_items(args.out, args.corpus, rng)
+        else:
+            print(f"corpus not found at {args.corpus}: edited real items skipped", file=sys.stderr)
+    (args.out / "manifest.json").write_text(json.dumps({"voice": VOICE, "seed": args.seed, "items": items}, indent=1))
+    print(f"{len(items)} items in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Each mark rule on synthetic tracks with a known answer (no audio, no models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capture.record import (AudioInfo, IntensityTrack, Overlap, Pause, Pipeline, PitchTrack, Speaker, Transcript,
+                            Utterance, Word)
+from prosody.baselines import measure_words, speaker_baselines, track_arrays
+from prosody.marks import annotate
+from prosody.syllables import count_syllables
+from prosody.thresholds import load_thresholds
+
+HOP_S = 0.01
+BASE_HZ = 120.0
+BASE_DB = 70.0
+SILENCE_DB = 20.0
+
+
+def make_transcript(words, *, duration_s=None, f0=None, db=None, pauses=(), overlaps=(), speakers=None):
+    """``words``: (text, start_s, end_s, speaker). Tracks: flat ``BASE_HZ``/``BASE_DB`` inside
+    words and silence between, unless ``f0(t)``/``db(t)`` callables (Hz or None; dB) are given."""
+    ws = tuple(Word(text=t, start_s=a, end_s=b, probability=1.0, speaker=s) for t, a, b, s in words)
+    duration_s = duration_s or max(w.end_s for w in ws) + 0.3
+    n = int(round(duration_s / HOP_S)) + 1
+    times = np.arange(n) * HOP_S
+    inside = np.zeros(n, bool)
+    for w in ws:
+        inside |= (times >= w.start_s) & (times <= w.end_s)
+    f0_values = [(f0(t) if f0 else BASE_HZ) if inside[k] else None for k, t in enumerate(times)]
+    db_values = [(db(t) if db else BASE_DB) if inside[k] else SILENCE_DB for k, t in enumerate(times)]
+    utterances, start = [], 0
+    for k in range(1, len(ws) + 1):
+        if k == len(ws) or ws[k].speaker != ws[start].speaker:
+            utterances.append(Utterance(ws[start].speaker, ws[start].start_s, ws[k - 1].end_s,
+                                        " ".join(w.text for w in ws[start:k]), start, k - 1))
+            start = k
+    ids = speakers or sorted({w.speaker for w in ws})
+    return Transcript(
+        audio=AudioInfo(path="/x/test.wav", sha256="0", duration_s=duration_s, sample_rate_hz=16000, channels=1),
+        pipeline=Pipeline(version="test", models={}, options={}, device="cpu", timings_s={}),
+        language="en",
+        speakers=tuple(Speaker(id=s, label=f"Speaker {s[1:]}") for s in ids),
+        words=ws,
+        utterances=tuple(utterances),
+        pauses=tuple(pauses),
+        overlaps=tuple(overlaps),
+        pitch=PitchTrack(hop_s=HOP_S, start_s=0.0, f0_hz=tuple(f0_values)),
+        intensity=IntensityTrack(hop_s=HOP_S, start_s=0.0, db=tuple(db_values)),
+    )
+
+
+def regular_words(n=14, *, word_s=0.3, gap_s=0.05, speaker="S1", start_s=0.2, lengths=None):
+    out, t = [], start_s
+    for k in range(n):
+        length = (lengths or {}).get(k, word_s)
+        out.append(("ba", round(t, 3), round(t + length, 3), speaker))
+        t += length + gap_s
+    return out
+
+
+def of_type(t, kind):
+    return [m for m in t.marks if m.type == kind]
+
+
+def words_of(t, mark):
+    return list(range(mark.first_word, mark.last_word + 1))
+
+
+# --------------------------------------------------------------------------- thresholds, syllables
+
+
+def test_default_thresholds_come_from_the_toml_and_are_cited():
+    th = load_thresholds()
+    assert th.pauses.micropause_below_s == 0.2
+    assert th.pitch_steps.min_step_st == 3.0
+    assert th.tempo.mads == 2.0
+    text = (Path(__file__).parents[1] / "prosody" / "thresholds.toml").read_text(encoding="utf-8")
+    for source in ("Jefferson", "Selting", "GailBot"):
+        assert source in text
+
+
+def test_user_thresholds_override_only_their_keys(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[pitch_steps]\nmin_step_st = 5\n[pauses]\nmicropause_below_s = 0.3\n")
+    th = load_thresholds(path)
+    assert th.pitch_steps.min_step_st == 5.0 and th.pauses.micropause_below_s == 0.3
+    assert th.pitch_steps.landing_beyond_median_st == load_thresholds().pitch_steps.landing_beyond_median_st
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[pitch_steps]\nmin_stepp = 5\n", "unknown key"),
+    ("[pitchsteps]\nmin_step_st = 5\n", "unknown section"),
+    ("[pitch_steps]\nmin_step_st = 'big'\n", "must be a number"),
+    ("[tempo]\nmin_words = 2.5\n", "whole number"),
+    ("[pitch_steps\n", "not valid TOML"),
+])
+def test_bad_thresholds_file_says_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_thresholds(path)
+
+
+def test_missing_thresholds_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        load_thresholds(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("word, n", [("cat", 1), ("table", 2), ("make", 1), ("jumped", 1), ("needed", 2),
+                                     ("Americans", 4), ("country,", 2), ("piano", 3), ("beautiful", 3), ("...", 0)])
+def test_syllable_counts(word, n):
+    assert count_syllables(word) == n
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def test_baseline_medians_and_spread_on_known_tracks():
+    words = regular_words(9)
+    # words at -2, 0, +2 semitones in turn: median 120 Hz, median absolute deviation 2 st
+    spans = [(a, b) for _, a, b, _ in words]
+
+    def f0(t):
+        k = next(i for i, (a, b) in enumerate(spans) if a <= t <= b)
+        return BASE_HZ * 2 ** ((k % 3 - 1) * 2 / 12)
+
+    t = make_transcript(words, f0=f0)
+    f0_arr, _, hop_s = track_arrays(t)
+    base = speaker_baselines(measure_words(t), hop_s=hop_s, f0=f0_arr)["S1"]
+    assert base.f0_median_hz == pytest.approx(BASE_HZ, rel=1e-3)
+    assert base.level_median_db == pytest.approx(BASE_DB, abs=0.01)
+    assert base.f0_mad_st == pytest.approx(2.0, abs=0.01)
+    # one-syllable words of 0.3 s (31 frames of 10 ms sounding): about 3.2 syllables/s
+    assert base.rate_median_syl_s == pytest.approx(1 / 0.31, rel=0.05)
+    assert base.expected_duration_s(1) == pytest.approx(0.31, abs=0.011)
+
+
+# --------------------------------------------------------------------------- pauses, gaps, latching
+
+
+def test_pause_gap_micropause_and_latch_are_told_apart():
+    words = [("so", 0.2, 0.5, "S1"), ("then", 1.2, 1.5, "S1"), ("we", 1.65, 1.9, "S1"),
+             ("yes", 2.6, 2.9, "S2"), ("right", 2.95, 3.2, "S1")]
+    pauses = [Pause(0.5, 1.2, 0.7, "S1", "S1"), Pause(1.5, 1.65, 0.15, "S1", "S1"), Pause(1.9, 2.6, 0.7, "S1", "S2")]
+    t = annotate(make_transcript(words, pauses=pauses))
+    pause = of_type(t, "pause")
+    assert [(m.first_word, m.last_word, m.value, m.evidence["micropause"]) for m in pause] == [
+        (0, 1, 0.7, False), (1, 2, 0.15, True)]
+    gap = of_type(t, "gap")
+    assert [(m.first_word, m.last_word, m.value) for m in gap] == [(2, 3, 0.7)]
+    latch = of_type(t, "latch")
+    assert [(m.first_word, m.last_word) for m in latch] == [(3, 4)]
+    assert latch[0].evidence["gap_s"] == pytest.approx(0.05)
+
+
+def test_micropause_threshold_is_configurable(tmp_path):
+    words = [("so", 0.2, 0.5, "S1"), ("then", 0.75, 1.0, "S1")]
+    t = make_transcript(words, pauses=[Pause(0.5, 0.75, 0.25, "S1", "S1")])
+    assert of_type(annotate(t), "pause")[0].evidence["micropause"] is False
+    path = tmp_path / "th.toml"
+    path.write_text("[pauses]\nmicropause_below_s = 0.3\n")
+    assert of_type(annotate(t, load_thresholds(path)), "pause")[0].evidence["micropause"] is True
+
+
+# --------------------------------------------------------------------------- loudness, emphasis, pitch
+
+
+def _per_word(words, values, default):
+    spans = [(a, b) for _, a, b, _ in words]
+
+    def fn(t):
+        for k, (a, b) in enumerate(spans):
+            if a <= t <= b:
+                return values.get(k, default)
+        return default
+    return fn
+
+
+def test_loud_word_is_loud_not_emphasis():
+    words = regular_words(14)
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 8}, BASE_DB)))
+    loud = of_type(t, "loud")
+    assert [(m.first_word, m.last_word) for m in loud] == [(6, 6)]
+    assert loud[0].evidence["level_difference_db"] == [pytest.approx(8.0, abs=0.1)]
+    assert loud[0].evidence["threshold_db"] == 5.0
+    assert not of_type(t, "emphasis") and not of_type(t, "quiet")
+
+
+def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
+    words = regular_words(16)
+    t = annotate(make_transcript(words, db=_per_word(words, {5: BASE_DB + 9, 6: BASE_DB + 9, 11: BASE_DB - 12}, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(5, 6)]
+    assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == [(11, 11)]
+
+
+def test_emphasis_needs_two_of_pitch_loudness_and_length():
+    lengths = {7: 0.5}
+    words = regular_words(14, lengths=lengths)
+    f0 = _per_word(words, {7: BASE_HZ * 2 ** (2.5 / 12)}, BASE_HZ)
+    db = _per_word(words, {7: BASE_DB + 4}, BASE_DB)
+    t = annotate(make_transcript(words, f0=f0, db=db))
+    emphasis = of_type(t, "emphasis")
+    assert [m.first_word for m in emphasis] == [7]
+    assert set(emphasis[0].evidence["cues_passed"]) == {"pitch_above_st", "loudness_above_db", "duration_ratio"}
+    assert emphasis[0].evidence["pitch_above_st"] == pytest.approx(2.5, abs=0.1)
+    # only longer: not emphasis
+    t2 = annotate(make_transcript(words))
+    assert not of_type(t2, "emphasis")
+
+
+def test_pitch_step_up_is_marked_and_the_return_is_not():
+    words = regular_words(14)
+    t = annotate(make_transcript(words, f0=_per_word(words, {6: BASE_HZ * 2 ** (4 / 12)}, BASE_HZ)))
+    steps = of_type(t, "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
+    assert steps[0].evidence["step_st"] == pytest.approx(4.0, abs=0.05)
+
+
+def test_pitch_step_down_and_small_steps_ignored():
+    words = regular_words(14)
+    f0 = _per_word(words, {4: BASE_HZ * 2 ** (2 / 12), 9: BASE_HZ * 2 ** (-5 / 12)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(9, "down")]
+
+
+# --------------------------------------------------------------------------- final intonation
+
+
+def _final_contour(words, *, change_st, shape="linear"):
+    end = words[-1][2]
+
+    def f0(t):
+        x = (t - (end - 0.25)) / 0.25
+        if x <= 0:
+            return BASE_HZ
+        if shape == "fall_rise":
+            st = -3.0 * min(1.0, x * 2) + (change_st + 3.0) * max(0.0, x * 2 - 1)
+        else:
+            st = change_st * x
+        return BASE_HZ * 2 ** (st / 12)
+    return f0
+
+
+@pytest.mark.parametrize("change_st, shape, expected", [
+    (5.0, "linear", "rise"), (-5.0, "linear", "fall"), (0.2, "linear", "level"),
+    (1.8, "linear", "slight_rise"), (-1.8, "linear", "slight_fall"), (2.0, "fall_rise", "rise"),
+])
+def test_final_intonation_from_the_last_voiced_stretch(change_st, shape, expected):
+    words = regular_words(6, word_s=0.4)
+    t = annotate(make_transcript(words, f0=_final_contour(words, change_st=change_st, shape=shape)))
+    finals = of_type(t, "intonation")
+    assert [m.last_word for m in finals] == [5]
+    assert finals[0].value == expected
+    assert {"change_st", "slope_st_per_s", "thresholds_st"} <= set(finals[0].evidence)
+
+
+def test_a_long_pause_closes_an_intonation_unit():
+    words = regular_words(4, word_s=0.4) + [("ba", 3.0, 3.4, "S1"), ("ba", 3.45, 3.85, "S1")]
+    pauses = [Pause(1.75, 3.0, 1.25, "S1", "S1")]
+    t = annotate(make_transcript(words, pauses=pauses))
+    assert [m.last_word for m in of_type(t, "intonation")] == [3, 5]
+
+
+# --------------------------------------------------------------------------- tempo, lengthening
+
+
+def test_fast_stretch_is_tempo_faster_and_slow_stretch_tempo_slower():
+    fast = {k: 0.14 for k in range(6, 10)}
+    t = annotate(make_transcript(regular_words(20, lengths=fast)))
+    tempo = of_type(t, "tempo")
+    assert [(m.value, m.first_word, m.last_word) for m in tempo] == [("faster", 6, 9)]
+    assert tempo[0].evidence["mads"] == 2.0
+    slow = {k: 0.65 for k in range(10, 14)}
+    t = annotate(make_transcript(regular_words(20, lengths=slow)))
+    assert [(m.value, m.first_word, m.last_word) for m in of_type(t, "tempo")] == [("slower", 10, 13)]
+    assert not of_type(t, "lengthening")  # a slow stretch is tempo, not lengthening of each word
+
+
+def test_one_held_word_is_lengthening():
+    t = annotate(make_transcript(regular_words(14, lengths={8: 0.8})))
+    marks = of_type(t, "lengthening")
+    assert [(m.first_word, m.value) for m in marks] == [(8, 2)]
+    assert marks[0].evidence["duration_ratio"] == pytest.approx(0.8 / 0.3, abs=0.1)
+    assert not of_type(t, "tempo")
+
+
+# --------------------------------------------------------------------------- overlap, output
+
+
+def test_overlap_marks_pair_the_speakers_words():
+    words = [("I", 0.2, 0.4, "S1"), ("was", 0.45, 0.7, "S1"), ("going", 0.75, 1.1, "S1"), ("home", 1.15, 1.5, "S1"),
+             ("yeah", 0.8, 1.2, "S2")]
+    t = annotate(make_transcript(words, overlaps=[Overlap(0.8, 1.2, ("S1", "S2"))]))
+    marks = of_type(t, "overlap")
+    assert sorted((m.speaker, m.first_word, m.last_word, m.evidence["overlap"]) for m in marks) == [
+        ("S1", 2, 3, 0), ("S2", 4, 4, 0)]
+
+
+def test_marks_and_baselines_survive_json_and_match_the_schema():
+    words = regular_words(14, lengths={8: 0.8})
+    t = annotate(make_transcript(words, db=_per_word(words, {4: BASE_DB + 8}, BASE_DB)))
+    back = Transcript.from_dict(json.loads(t.to_json()))
+    assert back.marks == t.marks
+    assert back.speakers[0].baseline["f0_median_hz"] == pytest.approx(BASE_HZ)
+    schema_path = Path(__file__).parents[1] / "capture" / "schema" / "transcript.schema.json"
+    if schema_path.is_file():
+        import jsonschema
+
+        schema = json.loads(schema_path.read_text())
+        data = json.loads(t.to_json())
+        for part in ("marks", "speakers"):
+            jsonschema.validate(data[part], {"$defs": schema.get("$defs", {}), **schema["properties"][part]})
+
+
+def test_no_tracks_still_gives_pause_marks():
+    words = [("so", 0.2, 0.5, "S1"), ("then", 1.2, 1.5, "S1")]
+    t = make_transcript(words, pauses=[Pause(0.5, 1.2, 0.7, "S1", "S1")])
+    from capture.record import replace
+
+    t = annotate(replace(t, pitch=None, intensity=None))
+    assert [m.type for m in t.marks] == ["pause"]

@@ -1,0 +1,127 @@
+"""Jefferson and GAT2 renderings of a hand-made transcript against hand-written expected text,
+and ``tonescribe render`` re-deriving marks from transcript.json alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from capture.cli import main
+from capture.outputs import write_output_dir
+from capture.record import Mark, Overlap, Pause, Transcript, Utterance, replace
+from prosody.notation.gat2 import render_gat2
+from prosody.notation.jefferson import render_jefferson
+from prosody.notation.plain import render_plain
+from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, regular_words
+
+WORDS = [
+    ("So", 0.0, 0.3, "S1"), ("I", 0.45, 0.5, "S1"), ("was", 0.55, 0.8, "S1"), ("going", 0.85, 1.2, "S1"),
+    ("home.", 1.25, 1.6, "S1"), ("Yeah", 1.0, 1.4, "S2"), ("right,", 2.3, 2.6, "S2"), ("Really?", 2.62, 3.0, "S1"),
+]
+
+
+def mark(type_, first, last, speaker, value=None, **evidence):
+    w = WORDS
+    return Mark(type=type_, start_s=w[first][1], end_s=w[last][2], first_word=first, last_word=last,
+                speaker=speaker, value=value, confidence=1.0, evidence=evidence)
+
+
+def conversation() -> Transcript:
+    t = make_transcript(WORDS, overlaps=[Overlap(1.0, 1.4, ("S1", "S2"))],
+                        pauses=[Pause(0.3, 0.45, 0.15, "S1", "S1"), Pause(1.6, 2.3, 0.7, "S1", "S2")])
+    marks = (
+        mark("lengthening", 0, 0, "S1", 2), mark("pause", 0, 1, "S1", 0.15, micropause=True),
+        mark("tempo", 1, 2, "S1", "faster"), mark("emphasis", 2, 2, "S1", 3), mark("pitch_step", 3, 3, "S1", "up"),
+        mark("overlap", 3, 4, "S1", ["S2"], overlap=0), mark("overlap", 5, 5, "S2", ["S1"], overlap=0),
+        mark("intonation", 4, 4, "S1", "fall"), mark("intonation", 5, 5, "S2", "level"),
+        mark("gap", 4, 6, None, 0.7, micropause=False), mark("quiet", 6, 6, "S2", -9.0),
+        mark("intonation", 6, 6, "S2", "slight_rise"), mark("latch", 6, 7, None, 0.02),
+        mark("loud", 7, 7, "S1", 8.0), mark("intonation", 7, 7, "S1", "rise"),
+    )
+    utterances = tuple(Utterance(w[a][3], w[a][1], w[b][2], "", a, b) for a, b, w in
+                       ((0, 4, WORDS), (5, 5, WORDS), (6, 6, WORDS), (7, 7, WORDS)))
+    return replace(t, marks=marks, utterances=utterances)
+
+
+JEFFERSON = """\
+# test.wav (3.3 s); Jefferson (2004) notation; emphasis underlined (U+0332); speakers: S1 = Speaker 1, S2 = Speaker 2
+
+  1 S1: So:: (.) >I w\u0332a\u0332s\u0332< [↑going home.]
+  2 S2:                  [Yeah,]
+  3     (0.7)
+  4     °right¿°=
+  5 S1: =REALLY?
+"""
+
+GAT2 = """\
+# test.wav (3.3 s); GAT2 basic transcript (Selting et al. 2009) with measured pauses; speakers: S1 = Speaker 1, S2 = Speaker 2
+
+001 S1: so:: (.) <<all> i WAS> [↑going home.]
+002 S2:                        [yeah-]
+003     (0.7)
+004     <<p> right,>=
+005 S1: =<<f> really?>
+"""
+
+
+def test_jefferson_rendering_matches_the_hand_written_transcript():
+    assert render_jefferson(conversation()) == JEFFERSON
+
+
+def test_gat2_rendering_matches_the_hand_written_transcript():
+    assert render_gat2(conversation()) == GAT2
+
+
+def test_plain_renderer_still_works_with_marks():
+    text = render_plain(conversation())
+    assert "So (.) I was going home." in text
+
+
+def test_long_turns_wrap_with_numbered_lines_and_labels_once():
+    words = [(f"word{k}", 0.1 + k * 0.4, 0.4 + k * 0.4, "S1") for k in range(40)]
+    lines = render_jefferson(make_transcript(words)).splitlines()[2:]
+    assert len(lines) > 3
+    assert lines[0].startswith("  1 S1: ") and lines[1].startswith("  2     word")
+    assert all(len(line) <= 8 + 72 for line in lines)
+
+
+def _processed_folder(tmp_path):
+    words = regular_words(14)
+    t = make_transcript(words, f0=_per_word(words, {6: BASE_HZ * 2 ** (4 / 12)}, BASE_HZ),
+                        db=_per_word(words, {10: BASE_DB + 8}, BASE_DB))
+    from prosody.marks import annotate
+
+    folder = tmp_path / "rec"
+    write_output_dir(annotate(t), folder)
+    return folder
+
+
+def test_process_output_folder_has_both_notations(tmp_path):
+    folder = _processed_folder(tmp_path)
+    assert "↑ba" in (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
+    assert "<<f> ba>" in (folder / "transcript.gat2.txt").read_text(encoding="utf-8")
+
+
+def test_render_with_new_thresholds_rederives_marks_without_audio(tmp_path, capsys):
+    folder = _processed_folder(tmp_path)
+    (folder / "transcript.gat2.txt").unlink()
+    assert main(["render", str(folder), "--notation", "gat2"]) == 0
+    assert "↑ba" in (folder / "transcript.gat2.txt").read_text(encoding="utf-8")
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[pitch_steps]\nmin_step_st = 6.0\n")
+    assert main(["render", str(folder), "--notation", "jefferson", "--thresholds", str(strict)]) == 0
+    assert "↑" not in (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
+    data = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    assert data["pipeline"]["options"]["thresholds"]["pitch_steps"]["min_step_st"] == 6.0
+    assert not [m for m in data["marks"] if m["type"] == "pitch_step"]
+
+
+@pytest.mark.parametrize("make_bad", ["missing", "garbage"])
+def test_render_reports_a_bad_folder(tmp_path, capsys, make_bad):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    if make_bad == "garbage":
+        (folder / "transcript.json").write_text("{not json")
+    assert main(["render", str(folder)]) == 2
+    assert "tonescribe: error:" in capsys.readouterr().err
