@@ -28,7 +28,7 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "csv": ("export.table", "write", "one row per word .csv (and .parquet when pyarrow is installed)"),
 }
 
-__all__ = ["FORMATS", "ExportError", "export_all", "export_transcript", "parse_formats"]
+__all__ = ["FORMATS", "ExportError", "export_after_write", "export_all", "export_transcript", "formats_arg", "parse_formats"]
 
 
 def parse_formats(spec: Optional[str | Iterable[str]]) -> tuple[str, ...]:

@@ -116,3 +116,16 @@ def test_review_corrections_show_up_in_the_exports(tmp_path):
     assert "cafetería" in (folder / f"{STEM}.cha").read_text(encoding="utf-8")
     assert "ˈcafetería" not in (folder / f"{STEM}.cha").read_text(encoding="utf-8")
     assert "cafetería" in (folder / f"{STEM}.vtt").read_text(encoding="utf-8")
+
+
+def test_a_recording_without_speech_or_tracks_still_exports(tmp_path):
+    from capture.record import replace
+    from export_sample import sample_transcript
+
+    empty = replace(sample_transcript(), words=(), utterances=(), turns=(), overlaps=(), pauses=(), marks=(),
+                    pitch=None, intensity=None, speakers=())
+    folder = write_sample(tmp_path / STEM, empty)
+    written = export_all(folder, "all")
+    assert all(p.is_file() for paths in written.values() for p in paths)
+    assert [p.name for p in written["eaf"]] == [f"{STEM}.eaf"]  # no tracks: no time series
+    assert [p.name for p in written["textgrid"]] == [f"{STEM}.TextGrid"]
