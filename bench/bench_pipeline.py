@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus import AMI, ASR_ITEMS, CORPUS, PTDB_REF, PTDB_WAV, match_pauses, pitch_errors, reference_f0, reference_pauses, word_errors  # noqa: E402
+from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, fillers, PTDB_REF, PTDB_WAV, match_pauses, pitch_errors, reference_f0, reference_pauses, word_errors  # noqa: E402
 from capture.offline import enforce_offline  # noqa: E402
 from capture.pipeline import Engine, ProcessOptions  # noqa: E402
 from transcribe.asr import AsrOptions  # noqa: E402
@@ -35,14 +35,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--speakers", default="none")
+    parser.add_argument("--speakers", default="auto")
+    parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--no-fillers", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"no corpus at {CORPUS}", file=sys.stderr)
         return 2
     enforce_offline()
-    engine = Engine(ProcessOptions(asr=AsrOptions(model=args.model, device=args.device),
+    engine = Engine(ProcessOptions(asr=AsrOptions(model=args.model, device=args.device, beam_size=args.beam_size,
+                                                  keep_fillers=not args.no_fillers),
                                    speakers=SpeakerOptions(mode=args.speakers)))
     recognizer, load_s = engine.recognizer()
     report = {"model": recognizer.identity(), "model_load_s": round(load_s, 3), "items": [], "wer": {}, "pitch": {}, "pauses": {}}
@@ -75,12 +78,15 @@ def main() -> int:
     ami = run("ami_mixture_4spk", AMI)
     report["ami_end_to_end_x_realtime"] = round(ami.audio.duration_s / ami.pipeline.timings_s["total"], 1)
     report["ami_prosody_x_realtime"] = round(ami.audio.duration_s / ami.pipeline.timings_s["prosody"], 1)
+    report["ami_fillers"] = {"reference": fillers(ami_reference_text()),
+                             "found": fillers(" ".join(w.text for w in ami.words))}
 
     total_dur = sum(r["duration_s"] for r in report["items"])
     print(f"\nall items: {total_dur:.1f} s of audio")
     print("WER (normalised):", json.dumps(report["wer"]))
     print("pitch:", json.dumps(report["pitch"]))
     print("pauses:", json.dumps(report["pauses"]))
+    print("fillers on ami (um, uh, mm, mm-hmm...):", json.dumps(report["ami_fillers"]))
     print(f"ami 60 s end to end (model load excluded): {report['ami_end_to_end_x_realtime']}x real time; "
           f"prosody stage {report['ami_prosody_x_realtime']}x real time")
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,18 @@ ASR_ITEMS = {
 AMI = "ami_mixture_4spk/mixture.wav"
 PTDB_WAV = "ptdb_tug_f0/mic_F01_sa1.wav"
 PTDB_REF = "ptdb_tug_f0/ref_F01_sa1.f0"
+
+
+FILLER = re.compile(r"^(um+|uh+|mm+|hmm+|mhm|mm-hmm|uh-huh|er+|erm)$")
+
+
+def fillers(text: str) -> int:
+    """Filled pauses (um, uh, mm, mm-hmm...) in a text."""
+    return sum(1 for token in text.lower().split() if FILLER.match(re.sub(r"[^\w-]", "", token)))
+
+
+def ami_reference_text() -> str:
+    return " ".join(p.read_text() for p in sorted((CORPUS / "ami_mixture_4spk" / "text").glob("*.txt")))
 
 
 def normaliser():

@@ -31,7 +31,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto: CUDA (float16) when a GPU is present, else CPU (int8)")
     parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
     parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
-    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default; see README)")
     parser.add_argument("--no-fillers", action="store_true", help="do not prompt the recogniser to keep um/uh")
     parser.add_argument("--speakers", default="auto", help=f"speaker mode: {', '.join(SPEAKER_MODES)} (default: auto)")
     parser.add_argument("--num-speakers", type=int)

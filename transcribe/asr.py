@@ -17,8 +17,10 @@ from transcribe.models import DEFAULT_ASR_MODEL, ModelRef, resolve_asr_model
 logger = logging.getLogger("tonescribe.asr")
 
 # Whisper is trained on transcripts that mostly leave out "um" and "uh"; a prompt written in a
-# disfluent style makes it keep the filled pauses it hears (measured in bench/, see README).
-FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
+# disfluent style makes it keep more of the filled pauses it hears. Chosen among prompts by
+# bench/bench_pipeline.py (filler recall and WER on the corpus; see README): with beam search
+# prompts made Whisper drop whole stretches of talk, so the default decoding is greedy.
+FILLER_PROMPT = "So, um, I was, uh, thinking... Mm-hmm. Yeah, um, right."
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class AsrOptions:
     device: str = "auto"
     compute_type: str = "auto"
     language: Optional[str] = None
-    beam_size: int = 5
+    beam_size: int = 1
     vad_filter: bool = True
     keep_fillers: bool = True
     cpu_threads: int = 0
