@@ -8,6 +8,7 @@ documented in ``capture/schema/transcript.schema.json``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -185,6 +186,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=None)
+def _fields_of(tp: Any) -> dict:
+    hints = typing.get_type_hints(tp)  # slow (evaluates annotations): once per class, not per record
+    return {f.name: hints[f.name] for f in dataclasses.fields(tp)}
+
+
+@functools.lru_cache(maxsize=None)
+def _holds_records(tp: Any) -> bool:
+    """Whether values of type ``tp`` contain dataclasses or tuples to build (else JSON values pass as they are)."""
+    return (dataclasses.is_dataclass(tp) or typing.get_origin(tp) is tuple
+            or any(_holds_records(a) for a in typing.get_args(tp)))
+
+
 def _build(tp: Any, value: Any) -> Any:
     if value is None:
         return None
@@ -194,11 +208,12 @@ def _build(tp: Any, value: Any) -> Any:
         return _build(inner[0], value) if len(inner) == 1 else value
     if origin is tuple:
         (item, *_rest) = typing.get_args(tp)
+        if not _holds_records(item):  # e.g. an hour of 10 ms pitch values: no per-value work
+            return tuple(value)
         return tuple(_build(item, v) for v in value)
     if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        known = {f.name for f in dataclasses.fields(tp)}
-        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+        fields = _fields_of(tp)
+        return tp(**{k: _build(fields[k], v) for k, v in value.items() if k in fields})
     return value
 
 

@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # The text views offered on the page, when a renderer of that name is registered.
 TEXT_VIEWS = {"transcript.txt": "Plain", "transcript.jefferson.txt": "Jefferson", "transcript.gat2.txt": "GAT2"}
+SEARCH_LIMIT = 500
 AUDIO_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4",
                ".mp4": "video/mp4", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".oga": "audio/ogg",
                ".webm": "audio/webm", ".aac": "audio/aac"}
@@ -91,8 +92,9 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         return JSONResponse({"outdir": str(outdir), "recordings": [e.__dict__ for e in entries]})
 
     async def search_json(request: Request) -> Response:
-        hits = await run_in_threadpool(library.search, outdir, cache, request.query_params.get("q", ""))
-        return JSONResponse({"hits": [h.__dict__ for h in hits]})
+        hits = await run_in_threadpool(library.search, outdir, cache, request.query_params.get("q", ""),
+                                       limit=SEARCH_LIMIT)
+        return JSONResponse({"hits": [h.__dict__ for h in hits], "limit": SEARCH_LIMIT})
 
     async def transcript_page(request: Request) -> Response:
         f = folder(request)

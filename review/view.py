@@ -21,26 +21,23 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8
 VIEW_HOP_S = 0.02  # tracks are sent at 50 points per second: enough for a contour, small for an hour
 
 
-def _track(values, n: int) -> np.ndarray:
-    arr = np.full(n, np.nan)
-    if values:
-        vals = np.array([np.nan if v is None else v for v in values], dtype=float)
-        arr[: min(n, len(vals))] = vals[:n]
-    return arr
-
-
 def speaker_medians_hz(t: Transcript) -> dict[Optional[str], float]:
-    """Median F0 of each speaker over the frames inside that speaker's words."""
+    """Median F0 of each speaker: the marks step's baseline when there is one (so the page and the
+    marks' evidence share a reference), else the median over the frames inside the speaker's words."""
     if t.pitch is None or not t.pitch.f0_hz:
         return {}
-    f0 = _track(t.pitch.f0_hz, len(t.pitch.f0_hz))
+    out = _baseline_medians(t)
+    if all(s.id in out for s in t.speakers):
+        return out
+    f0 = _as_array(t.pitch, "f0_hz")
     hop, start = t.pitch.hop_s, t.pitch.start_s
     chosen: dict[Optional[str], list[np.ndarray]] = {}
     for w in t.words:
         a, b = int(max(0, (w.start_s - start) / hop)), int(math.ceil((w.end_s - start) / hop))
         chosen.setdefault(w.speaker, []).append(f0[a:b])
-    out = {}
     for speaker, parts in chosen.items():
+        if speaker in out:
+            continue
         vals = np.concatenate(parts) if parts else np.array([])
         vals = vals[np.isfinite(vals) & (vals > 0)]
         if vals.size:
@@ -48,20 +45,33 @@ def speaker_medians_hz(t: Transcript) -> dict[Optional[str], float]:
     return out
 
 
-def _cut(track, start_s: float, end_s: float, transform) -> Optional[dict]:
-    if track is None or not getattr(track, "f0_hz", getattr(track, "db", None)):
+def _baseline_medians(t: Transcript) -> dict[Optional[str], float]:
+    out = {}
+    for s in t.speakers:
+        value = (getattr(s, "baseline", None) or {}).get("f0_median_hz")
+        if isinstance(value, (int, float)) and value > 0:
+            out[s.id] = float(value)
+    return out
+
+
+def _as_array(track, name: str) -> Optional[np.ndarray]:
+    values = getattr(track, name, None) if track is not None else None
+    return np.array(values, dtype=float) if values else None  # None (not measured) becomes NaN
+
+
+def _cut(track, values: Optional[np.ndarray], start_s: float, end_s: float, transform) -> Optional[dict]:
+    if values is None:
         return None
-    raw = track.f0_hz if hasattr(track, "f0_hz") else track.db
     step = max(1, round(VIEW_HOP_S / track.hop_s))
     a = max(0, int((start_s - track.start_s) / track.hop_s))
-    b = min(len(raw), int(math.ceil((end_s - track.start_s) / track.hop_s)) + 1)
+    b = min(len(values), int(math.ceil((end_s - track.start_s) / track.hop_s)) + 1)
     if b <= a:
         return None
-    vals = transform(_track(raw[a:b], b - a)[::step])
+    vals = np.round(transform(values[a:b:step]), 1)
     return {
         "t0": round(track.start_s + a * track.hop_s, 4),
         "hop": round(track.hop_s * step, 5),
-        "v": [None if not np.isfinite(v) else round(float(v), 1) for v in vals],
+        "v": np.where(np.isfinite(vals), vals, None).tolist(),
     }
 
 
@@ -69,13 +79,14 @@ def view_model(c: Corrected, *, renderers: list[str], revision: int, edits: list
     t = c.transcript
     colours = {s.id: PALETTE[i % len(PALETTE)] for i, s in enumerate(t.speakers)}
     medians = speaker_medians_hz(t)
+    f0_all, db_all = _as_array(t.pitch, "f0_hz"), _as_array(t.intensity, "db")
     lines = []
     for k, u in enumerate(t.utterances):
         median = medians.get(u.speaker)
         with np.errstate(divide="ignore", invalid="ignore"):
-            f0 = _cut(t.pitch, u.start_s, u.end_s,
+            f0 = _cut(t.pitch, f0_all, u.start_s, u.end_s,
                       (lambda v, m=median: 12 * np.log2(v / m)) if median else (lambda v: v * np.nan))
-        db = _cut(t.intensity, u.start_s, u.end_s, lambda v: v)
+        db = _cut(t.intensity, db_all, u.start_s, u.end_s, lambda v: v)
         lines.append({
             "k": k, "speaker": u.speaker, "start_s": u.start_s, "end_s": u.end_s,
             "first": u.first_word, "last": u.last_word, "f0_st": f0, "db": db,

@@ -26,10 +26,18 @@
     const q = document.getElementById("q").value.trim();
     if (!q) { hits.innerHTML = ""; return; }
     const data = await TS.getJSON(`/api/search?q=${encodeURIComponent(q)}`);
-    hits.innerHTML = `<h2>${data.hits.length} match${data.hits.length === 1 ? "" : "es"} for “${TS.esc(q)}”</h2>` +
-      `<ol class="hits">` + data.hits.map((h) => `
-        <li><a href="${link(h.id, h.start_s)}"><b>${TS.esc(h.id)}</b> ${TS.clock(h.start_s)} ${TS.esc(h.speaker)}:</a>
-        …${TS.esc(h.before)}<mark>${TS.esc(h.match)}</mark>${TS.esc(h.after)}…</li>`).join("") + `</ol>`;
+    const groups = new Map();
+    for (const h of data.hits) {
+      if (!groups.has(h.id)) groups.set(h.id, []);
+      groups.get(h.id).push(h);
+    }
+    const n = data.hits.length;
+    hits.innerHTML = `<h2>${n}${n >= data.limit ? "+" : ""} match${n === 1 ? "" : "es"} for “${TS.esc(q)}”</h2>` +
+      [...groups].map(([id, list]) => `<details class="hit-group"${list.length <= 5 ? " open" : ""}>
+        <summary><b>${TS.esc(id)}</b> · ${list.length} match${list.length === 1 ? "" : "es"}</summary>
+        <ol class="hits">` + list.map((h) => `
+        <li><a href="${link(h.id, h.start_s)}">${TS.clock(h.start_s)} ${TS.esc(h.speaker)}:</a>
+        …${TS.esc(h.before)}<mark>${TS.esc(h.match)}</mark>${TS.esc(h.after)}…</li>`).join("") + `</ol></details>`).join("");
   });
 
   loadLibrary().catch((e) => { body.innerHTML = `<tr><td colspan="7" class="err">${TS.esc(e.message)}</td></tr>`; });

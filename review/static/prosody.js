@@ -3,7 +3,7 @@
 // all on one time axis so each curve sits under the word that carries it.
 "use strict";
 const TSProsody = (() => {
-  const H = 96, F0_TOP = 12, F0_H = 44, DB_TOP = 60, DB_H = 20, LABEL_Y = 92, ST_RANGE = 12, PX_PER_S = 110;
+  const BAND_H = 10, ROWS = 3, F0_TOP = BAND_H * ROWS + 4, H = F0_TOP + 84, F0_H = 44, DB_TOP = F0_TOP + 48, DB_H = 20, LABEL_Y = H - 4, ST_RANGE = 12, PX_PER_S = 110;
 
   function path(track, x, y) {
     if (!track) return "";
@@ -22,9 +22,46 @@ const TSProsody = (() => {
     return `${m.type}${m.value !== null && m.value !== undefined ? " = " + JSON.stringify(m.value) : ""} (confidence ${(+m.confidence).toFixed(2)}, ${m.status})\n` + ev.join("\n");
   }
 
-  function draw(box, D, line) {
+  // Which pauses, overlaps and marks touch each line, found once per drawing of the page so that
+  // drawing one line does not walk every pause and mark of an hour-long recording.
+  function index(D) {
+    const byTime = (items) => {
+      const out = D.lines.map(() => []);
+      const starts = D.lines.map((L) => L.start_s);
+      const order = D.lines.map((_, k) => k).sort((a, b) => starts[a] - starts[b]);
+      const sorted = order.map((k) => starts[k]);
+      let maxDur = 0;
+      for (const L of D.lines) maxDur = Math.max(maxDur, L.end_s - L.start_s);
+      items.forEach((it, n) => {
+        // lines starting before the item ends and ending after it starts
+        let hi = 0, l = 0, r = sorted.length;
+        while (l < r) { const m = (l + r) >> 1; if (sorted[m] < it.end_s) l = m + 1; else r = m; }
+        hi = l;
+        for (let j = hi - 1; j >= 0 && sorted[j] >= it.start_s - maxDur; j--) {
+          const k = order[j];
+          if (D.lines[k].end_s > it.start_s) out[k].push(n);
+        }
+      });
+      return out;
+    };
+    const marks = D.lines.map(() => []);
+    const lineOfWord = new Int32Array(D.words.text.length);
+    D.lines.forEach((L, k) => { for (let i = L.first; i <= L.last; i++) lineOfWord[i] = k; });
+    const timed = [];
+    D.marks.forEach((m, n) => {
+      if (m.first === null) { timed.push(n); return; }
+      for (let k = lineOfWord[m.first]; k <= lineOfWord[m.last]; k++) marks[k].push(n);
+    });
+    const timedLines = byTime(timed.map((n) => D.marks[n]));
+    timedLines.forEach((list, k) => list.forEach((j) => marks[k].push(timed[j])));
+    return { pauses: byTime(D.pauses), overlaps: byTime(D.overlaps), marks };
+  }
+
+  // width_px: the strip's visible width, measured once by the caller (reading it per line would
+  // force a layout of the whole page for every line drawn).
+  function draw(box, D, line, pauseTypes, sign, idx, width_px) {
     const t0 = line.start_s, dur = Math.max(0.2, line.end_s - line.start_s);
-    const W = Math.max(box.clientWidth || 640, Math.round(dur * PX_PER_S));
+    const W = Math.max(width_px || box.clientWidth || 640, Math.round(dur * PX_PER_S));
     const x = (t) => ((t - t0) / dur) * W;
     const inside = (a, b) => b > t0 && a < line.end_s;
     const yF0 = (st) => F0_TOP + F0_H / 2 - (Math.max(-ST_RANGE, Math.min(ST_RANGE, st)) / ST_RANGE) * (F0_H / 2);
@@ -34,12 +71,13 @@ const TSProsody = (() => {
     const spk = D.speakers.find((s) => s.id === line.speaker);
     const out = [`<svg class="prosody-svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="pitch and loudness of this turn">`];
     out.push(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" class="hatch"/></pattern></defs>`);
-    for (const o of D.overlaps) {
+    const k = line.k;
+    for (const o of idx ? idx.overlaps[k].map((n) => D.overlaps[n]) : D.overlaps) {
       if (!inside(o.start_s, o.end_s)) continue;
       const a = x(Math.max(t0, o.start_s)), b = x(Math.min(line.end_s, o.end_s));
       out.push(`<g class="overlap"><rect x="${a}" y="${F0_TOP}" width="${Math.max(1, b - a)}" height="${DB_TOP + DB_H - F0_TOP}" fill="url(#hatch)"><title>overlap ${TS.clock(o.start_s)}–${TS.clock(o.end_s)}: ${o.speakers.join(" + ")}</title></rect></g>`);
     }
-    for (const p of D.pauses) {
+    for (const p of idx ? idx.pauses[k].map((n) => D.pauses[n]) : D.pauses) {
       if (!inside(p.start_s, p.end_s)) continue;
       const a = x(Math.max(t0, p.start_s)), b = x(Math.min(line.end_s, p.end_s));
       out.push(`<g class="pause"><rect x="${a}" y="${F0_TOP}" width="${Math.max(1, b - a)}" height="${DB_TOP + DB_H - F0_TOP}"/>` +
@@ -56,13 +94,20 @@ const TSProsody = (() => {
     }
     out.push(`<path class="db" d="${path(line.db, x, yDb)}"/>`);
     out.push(`<path class="f0" stroke="${color}" d="${path(line.f0_st, x, yF0)}"/>`);
-    D.marks.forEach((m, k) => {
-      if (m.first === null || m.first > line.last || m.last < line.first) {
-        if (m.first !== null || !inside(m.start_s, m.end_s)) return;
-      }
+    const rowsEnd = new Array(ROWS).fill(-Infinity);
+    (idx ? idx.marks[k] : D.marks.map((_, n) => n)).forEach((n) => {
+      const m = D.marks[n];
+      if (pauseTypes && pauseTypes.has(m.type)) return;  // drawn as the pause itself
+      if (m.first === null ? !inside(m.start_s, m.end_s) : m.first > line.last || m.last < line.first) return;
       const a = x(Math.max(t0, m.start_s)), b = x(Math.min(line.end_s, Math.max(m.end_s, m.start_s + 0.05)));
-      out.push(`<g class="mark-band st-${m.status}" data-m="${k}" tabindex="0"><rect x="${a}" y="1" width="${Math.max(3, b - a)}" height="9"/>` +
-        `<text x="${a + 2}" y="9">${TS.esc(m.type)}</text><title>${TS.esc(markTitle(m))}</title></g>`);
+      const label = sign ? sign(m) : m.type;
+      const w = Math.max(b - a, 6 + 6 * label.length);
+      let row = rowsEnd.findIndex((end) => end <= a);
+      if (row < 0) row = rowsEnd.indexOf(Math.min(...rowsEnd));
+      rowsEnd[row] = a + w + 2;
+      const y = 1 + row * BAND_H;
+      out.push(`<g class="mark-band st-${m.status}" data-m="${n}" tabindex="0"><rect x="${a}" y="${y}" width="${Math.max(3, b - a)}" height="${BAND_H - 1}"/>` +
+        `<text x="${a + 2}" y="${y + BAND_H - 2}">${TS.esc(label)}</text><title>${TS.esc(markTitle(m))}</title></g>`);
     });
     out.push(`<line class="cursor" x1="-10" x2="-10" y1="0" y2="${H}"/>`);
     out.push(`</svg>`);
@@ -79,5 +124,5 @@ const TSProsody = (() => {
     c.setAttribute("x1", px); c.setAttribute("x2", px);
   }
 
-  return { draw, cursor, markTitle };
+  return { draw, cursor, markTitle, index };
 })();

@@ -36,6 +36,7 @@
     renderLines();
     renderSelection();
     $("undo").disabled = !D.edits.length;
+    $("seek").max = audio.duration || D.audio.duration_s || 1;
     if (D.skipped.length) setStatus(`${D.skipped.length} correction(s) no longer match this transcript and are not shown`);
     perf.renders += 1;
     if (perf.first_render_ms === null) {
@@ -52,7 +53,7 @@
       <label class="spk-chip" style="--c:${s.color}"><span class="swatch"></span>
         <input class="spk-name" data-spk="${TS.esc(s.id)}" value="${TS.esc(s.label)}" aria-label="Name of ${TS.esc(s.id)}" size="${Math.max(6, s.label.length + 1)}">
         <span class="muted">${TS.esc(s.id)}${s.median_hz ? ` · ${s.median_hz} Hz` : ""}</span></label>`).join("") +
-      `<span class="muted hint">Click a word to play from it; double-click to correct it.</span>`;
+      "";
   }
 
   function renderTextViewChoices() {
@@ -71,21 +72,40 @@
     return l < P.length && P[l].end_s <= hi + 1e-6 ? P[l] : null;
   }
 
+  // Pause-like marks sit on the pause between their two words; the others on their words.
+  const PAUSE_MARKS = new Set(["pause", "gap", "latch", "latching"]);
+  const SIGNS = {
+    intonation: { rise: "↗", slight_rise: "↗·", level: "→", slight_fall: "↘·", fall: "↘" },
+    pitch_step: { up: "↑", down: "↓" },
+  };
+  const ABBREV = { emphasis: "emph", loud: "loud", quiet: "°quiet°", lengthening: "::", tempo: "tempo", overlap: "[ ]", latch: "=", latching: "=" };
+  function sign(m) { return (SIGNS[m.type] || {})[m.value] || ABBREV[m.type] || m.type; }
+  function markLabel(m) { return `${m.type}${typeof m.value === "string" ? " " + m.value : ""}, ${m.status}`; }
+
   function renderLines() {
-    const W = D.words, marksByLast = new Map(), markedWords = new Set();
+    const W = D.words, marksByLast = new Map(), markedWords = new Set(), pauseMarks = new Map();
     D.marks.forEach((m, k) => {
       if (m.first === null) return;
+      if (PAUSE_MARKS.has(m.type)) { pauseMarks.set(`${m.first}:${m.last}`, k); return; }
       if (!marksByLast.has(m.last)) marksByLast.set(m.last, []);
       marksByLast.get(m.last).push(k);
       if (m.status !== "rejected") for (let i = m.first; i <= m.last; i++) markedWords.add(i);
     });
+    const pauseToken = (p, a, b, tag, cls) => {
+      const k = pauseMarks.get(`${a}:${b}`);
+      pauseMarks.delete(`${a}:${b}`);
+      const text = p ? `(${p.duration_s.toFixed(1)})` : sign(D.marks[k]);
+      if (k === undefined) return `<${tag} class="${cls}" title="pause ${p.duration_s.toFixed(2)} s">${text}</${tag}>`;
+      const m = D.marks[k];
+      return `<${tag} class="${cls} pmark st-${m.status}" data-m="${k}" tabindex="0" aria-label="${TS.esc(markLabel(m))}">${text}</${tag}>`;
+    };
     const overlapped = (i) => D.overlaps.some((o) => W.start[i] < o.end_s && W.end[i] > o.start_s);
     const html = [];
     lineOf = new Array(W.text.length);
     D.lines.forEach((L, k) => {
       if (k > 0) {
-        const gap = pauseBetween(D.lines[k - 1].last, L.first);
-        if (gap) html.push(`<div class="gap">(${gap.duration_s.toFixed(1)})</div>`);
+        const a = D.lines[k - 1].last, gap = pauseBetween(a, L.first);
+        if (gap || pauseMarks.has(`${a}:${L.first}`)) html.push(pauseToken(gap, a, L.first, "div", "gap"));
       }
       const s = speaker(L.speaker);
       const parts = [];
@@ -93,14 +113,14 @@
         lineOf[i] = k;
         if (i > L.first) {
           const p = pauseBetween(i - 1, i);
-          if (p) parts.push(`<span class="pause" title="pause ${p.duration_s.toFixed(2)} s">(${p.duration_s.toFixed(1)})</span>`);
+          if (p || pauseMarks.has(`${i - 1}:${i}`)) parts.push(pauseToken(p, i - 1, i, "span", "pause"));
         }
         const cls = "w" + (markedWords.has(i) ? " mk" : "") + (W.p[i] < 0.5 ? " low" : "") +
-          (D.overlaps.length && overlapped(i) ? " ov" : "") + (W.text[i] !== undefined && W.orig[i] !== i ? "" : "");
+          (D.overlaps.length && overlapped(i) ? " ov" : "");
         parts.push(`<span class="${cls}" data-i="${i}">${TS.esc(W.text[i])}</span>`);
         for (const mk of marksByLast.get(i) || []) {
           const m = D.marks[mk];
-          parts.push(`<button type="button" class="mark st-${m.status}" data-m="${mk}" aria-label="${TS.esc(m.type)} mark, ${m.status}">${TS.esc(m.type)}</button>`);
+          parts.push(`<button type="button" class="mark st-${m.status}" data-m="${mk}" aria-label="${TS.esc(markLabel(m))}">${TS.esc(sign(m))}</button>`);
         }
       }
       const options = D.speakers.map((sp) => `<option value="${TS.esc(sp.id)}"${sp.id === L.speaker ? " selected" : ""}>${TS.esc(sp.label)}</option>`).join("");
@@ -122,13 +142,16 @@
     observeProsody();
   }
 
-  let observer = null;
+  let observer = null, prosodyIndex = null, stripWidth = 0;
   function observeProsody() {
+    prosodyIndex = TSProsody.index(D);
+    const first = linesBox.querySelector(".prosody");
+    stripWidth = first ? first.clientWidth : 0;
     if (observer) observer.disconnect();
     observer = new IntersectionObserver((entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
-        TSProsody.draw(e.target, D, D.lines[+e.target.dataset.k]);
+        TSProsody.draw(e.target, D, D.lines[+e.target.dataset.k], PAUSE_MARKS, sign, prosodyIndex, stripWidth);
         observer.unobserve(e.target);
       }
     }, { rootMargin: "800px 0px" });
@@ -259,10 +282,12 @@
 
   function renderSelection() {
     const box = $("selection");
-    if (!D || selected < 0 || selected >= D.words.text.length) { box.hidden = true; return; }
+    if (!D || selected < 0 || selected >= D.words.text.length) {
+      box.innerHTML = `<span class="muted">Click a word to play from it and select it; double-click to correct it. Space plays and pauses, ← goes back 3 s.</span>`;
+      return;
+    }
     const i = selected, L = D.lines[lineOf[i]];
     const options = D.speakers.map((s) => `<option value="${TS.esc(s.id)}"${s.id === D.words.speaker[i] ? " selected" : ""}>${TS.esc(s.label)}</option>`).join("");
-    box.hidden = false;
     box.innerHTML = `<b>“${TS.esc(D.words.text[i])}”</b> <span class="muted">${TS.clock(D.words.start[i])}–${TS.clock(D.words.end[i])}, p=${D.words.p[i]}</span>
       <button type="button" id="sel-edit">Correct the word</button>
       ${i > L.first ? `<button type="button" id="sel-split">Split the turn before it</button>` : ""}

@@ -1,0 +1,378 @@
+"""End to end in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright; no
+browser is downloaded): a recording processed by `tonescribe process`, served by
+`tonescribe review`, listened to, corrected, reloaded. Also opens a 60-minute transcript and
+reports its time to first render and scrolling smoothness (reported, never asserted on).
+
+Screenshots of the library and of a transcript page are written to review/screenshots/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from capture import atomic
+from capture.record import AudioInfo, Mark, Transcript, replace
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "capture" / "samples" / "dialogue.flac"
+SCREENSHOTS = REPO / "review" / "screenshots"
+CHROMIUM = os.environ.get("TONESCRIBE_CHROMIUM", "/usr/bin/chromium")
+HOUR_S = 3600.0
+
+pytestmark = [pytest.mark.slow]
+
+
+def _chromium_or_skip() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    pytest.importorskip("playwright")
+    return CHROMIUM
+
+
+def _source_audio(tmp: Path) -> Path:
+    if SAMPLE.is_file():
+        return SAMPLE
+    out = tmp / "espeak.wav"  # the lead's sample is absent: make a short two-sentence clip
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(out),
+                    "So, how did the first week on the ward go? It was hard, but the team was kind to me."], check=True)
+    return out
+
+
+def _with_marks(folder: Path) -> None:
+    """The marks step fills ``marks``; should it have found none in this clip, add one measured
+    from the transcript itself (the loudest word), so the page always has a mark to review."""
+    path = folder / "transcript.json"
+    t = Transcript.load(path)
+    if t.marks:
+        return
+    k = max(range(len(t.words)), key=lambda i: (t.words[i].prosody.intensity_mean_db or 0) if t.words[i].prosody else 0)
+    w = t.words[k]
+    level = w.prosody.intensity_mean_db if w.prosody else None
+    mark = Mark("loud", w.start_s, w.end_s, k, k, w.speaker, level, 0.5, {"level_db": level, "threshold_db": 0.0})
+    atomic.write_text(path, replace(t, marks=(mark,)).to_json() + "\n")
+
+
+def _hour_long(src: Path, dest: Path) -> int:
+    """A 60-minute recording and transcript made by repeating a processed recording end to end
+    (its words, turns, pauses, marks and 10 ms pitch/intensity tracks shifted in time)."""
+    t = Transcript.load(src / "transcript.json")
+    samples, sr = sf.read(t.audio.path, dtype="int16", always_2d=True)
+    samples = samples[:, 0]
+    copies = math.ceil(HOUR_S * sr / len(samples))
+    dur = len(samples) / sr
+    dest.mkdir(parents=True)
+    audio = dest / "hour.wav"
+    sf.write(audio, np.tile(samples, copies), sr, subtype="PCM_16")
+    nw = len(t.words)
+
+    def shift(items, c, **index_fields):
+        out = []
+        for x in items:
+            changes = {f: getattr(x, f) + c * dur for f in ("start_s", "end_s")}
+            for f in index_fields:
+                if getattr(x, f) is not None:
+                    changes[f] = getattr(x, f) + c * nw
+            out.append(replace(x, **changes))
+        return out
+
+    def tile(track, name):
+        if track is None:
+            return None
+        per = round(dur / track.hop_s)
+        values = list(getattr(track, name)[:per]) + [None] * max(0, per - len(getattr(track, name)))
+        return replace(track, **{name: tuple(values * copies)})
+
+    big = replace(
+        t,
+        audio=AudioInfo(path=str(audio), sha256=hashlib.sha256(audio.read_bytes()).hexdigest(),
+                        duration_s=copies * dur, sample_rate_hz=sr, channels=1, format="wav", codec="pcm_s16le"),
+        words=tuple(w for c in range(copies) for w in shift(t.words, c)),
+        utterances=tuple(replace(u, first_word=u.first_word + c * nw, last_word=u.last_word + c * nw)
+                         for c in range(copies) for u in shift(t.utterances, c)),
+        turns=tuple(x for c in range(copies) for x in shift(t.turns, c)),
+        pauses=tuple(x for c in range(copies) for x in shift(t.pauses, c)),
+        overlaps=tuple(x for c in range(copies) for x in shift(t.overlaps, c)),
+        marks=tuple(x for c in range(copies) for x in shift(t.marks, c, first_word=1, last_word=1)),
+        pitch=tile(t.pitch, "f0_hz"),
+        intensity=tile(t.intensity, "db"),
+    )
+    (dest / "transcript.json").write_text(big.to_json() + "\n", encoding="utf-8")
+    return len(big.words)
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("review")
+    out = tmp / "out"
+    audio = _source_audio(tmp)
+    r = subprocess.run([sys.executable, "-m", "capture.cli", "process", str(audio), "--out", str(out), "-q"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    (folder,) = [p for p in out.iterdir() if (p / "transcript.json").is_file()]
+    if folder.name != "dialogue":
+        folder = folder.rename(out / "dialogue")
+    _with_marks(folder)
+    _hour_long(folder, out / "hour")
+    return out
+
+
+def _serve(outdir: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "capture.cli", "review", str(outdir), "--no-browser", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    while url is None:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait(10)
+            pytest.fail("tonescribe review exited before printing its address")
+        m = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
+        url = m and m.group(0)
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def server(outdir: Path):
+    proc, url = _serve(outdir)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable,
+                              args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"])
+        yield b
+        b.close()
+
+
+def _page(browser, url: str):
+    context = browser.new_context(viewport={"width": 1200, "height": 820})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)  # the token URL: sets the cookie, then the library
+    page.wait_for_selector("tr.rec a")
+    return context, page, errors
+
+
+def _open(page, rid: str):
+    page.click(f"tr.rec a[href='/t/{rid}']")
+    page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
+
+
+def _state(page):
+    return page.evaluate("""() => { const a = document.getElementById('audio'); const el = document.querySelector('span.w.current');
+        return {t: a.currentTime, i: el ? +el.dataset.i : null, paused: a.paused, rate: a.playbackRate, pitch: a.preservesPitch}; }""")
+
+
+def _view(page, rid: str) -> dict:
+    return page.evaluate("(rid) => fetch('/api/transcript/' + rid).then(r => r.json())", rid)
+
+
+def test_listen_correct_and_reload(outdir: Path, server: str, browser):
+    folder = outdir / "dialogue"
+    original = (folder / "transcript.json").read_bytes()
+    context, page, errors = _page(browser, server)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.fill("#q", "the team")
+    page.click("#search button")
+    page.wait_for_selector("#hits summary")
+    assert page.locator("#hits details").count() == 2  # the clip, and the hour made of its repeats
+    assert "the team" in page.inner_text("#hits details[open] li").lower()
+    page.screenshot(path=str(SCREENSHOTS / "library.png"))
+
+    _open(page, "dialogue")
+    page.wait_for_selector(".prosody svg path.f0")
+    view = _view(page, "dialogue")
+    W = view["words"]
+
+    # play: the highlighted word follows the audio
+    page.click("#play")
+    page.wait_for_function("document.getElementById('audio').currentTime > 0.5", timeout=20_000)
+    seen, checked = set(), 0
+    for _ in range(16):
+        s = _state(page)
+        if s["i"] is not None:
+            i = s["i"]
+            assert W["start"][i] - 0.15 <= s["t"] <= W["end"][i] + 0.15, (s, W["start"][i], W["end"][i])
+            seen.add(i)
+            checked += 1
+        time.sleep(0.2)
+    assert checked >= 5 and len(seen) >= 3, (checked, seen)
+    # space pauses, space plays, left arrow goes back
+    page.locator("body").press("Space")
+    page.wait_for_function("document.getElementById('audio').paused")
+    before = _state(page)["t"]
+    page.keyboard.press("ArrowLeft")
+    assert _state(page)["t"] == pytest.approx(max(0.0, before - 3), abs=0.05)
+
+    # click a word: playback starts from it
+    k = next(i for i, text in enumerate(W["text"]) if W["start"][i] > 5.0)
+    page.click(f"span.w[data-i='{k}']")
+    s = _state(page)
+    assert not s["paused"] and W["start"][k] - 0.05 <= s["t"] <= W["start"][k] + 0.5, (s, W["start"][k])
+    page.select_option("#speed", "1.5")
+    s = _state(page)
+    assert s["rate"] == 1.5 and s["pitch"] is True
+    page.locator("body").press("Space")
+    page.wait_for_function("document.getElementById('audio').paused")
+
+    # rename a speaker
+    page.fill("input.spk-name[data-spk='S1']", "Interviewer")
+    page.press("input.spk-name[data-spk='S1']", "Enter")
+    page.wait_for_function("[...document.querySelectorAll('.who')].some(e => e.textContent === 'Interviewer')")
+
+    # correct a word ("world" is what the recogniser heard for "ward")
+    w = next((i for i, text in enumerate(W["text"]) if text.strip(",.?").lower() == "world"), 8)
+    page.dblclick(f"span.w[data-i='{w}']")
+    page.fill("input.word-edit", "ward")
+    page.press("input.word-edit", "Enter")
+    page.wait_for_function(f"document.querySelector(\"span.w[data-i='{w}']\").textContent === 'ward'")
+
+    # reject a mark, after reading its evidence on hover
+    m = next(k for k, mk in enumerate(view["marks"]) if mk["first"] is not None)
+    chip = page.locator(f"#lines [data-m='{m}']").first
+    chip.hover()
+    page.wait_for_selector("#tip:not([hidden]) .evidence")
+    assert view["marks"][m]["type"] in page.inner_text("#tip")
+    first_key = next(iter(view["marks"][m]["evidence"]), None)
+    if first_key:
+        assert first_key in page.inner_text("#tip .evidence")
+    chip.click()
+    page.click("#tip button[data-review='rejected']")
+    page.wait_for_selector(f"#lines .st-rejected[data-m='{m}']")
+
+    # a second tab edits another word; the first tab picks it up; both edits persist
+    page2 = context.new_page()
+    page2.goto(page.url)
+    page2.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null")
+    # ("Talking to me on the nurses" is what was heard for "Talking to the other nurses")
+    heard = [t.strip(",.?").lower() for t in W["text"]]
+    other = next((i for i in range(1, len(heard) - 1) if heard[i - 1:i + 2] == ["to", "me", "on"]), None)
+    if other is None or other in (w, k):
+        other = next(i for i in range(len(W["text"])) if i not in (w, k) and W["start"][i] > 1.0)
+    page2.dblclick(f"span.w[data-i='{other}']")
+    page2.fill("input.word-edit", "the")
+    page2.press("input.word-edit", "Enter")
+    page2.wait_for_function(f"document.querySelector(\"span.w[data-i='{other}']\").textContent === 'the'")
+    page.wait_for_function(f"document.querySelector(\"span.w[data-i='{other}']\").textContent === 'the'",
+                           timeout=15_000)
+    page2.close()
+
+    # a note, then undo it
+    page.click("#L0 button.note-btn")
+    page.fill("#L0 textarea.note-edit", "laughs after this")
+    page.press("#L0 textarea.note-edit", "Control+Enter")
+    page.wait_for_selector("#L0 .note")
+    page.click("#undo")
+    page.wait_for_function("!document.querySelector('#L0 .note')")
+
+    # the text views show the corrected transcript
+    for name in ("transcript.jefferson.txt", "transcript.gat2.txt", "transcript.txt"):
+        if page.locator(f"input[name=view][value='{name}']").count():
+            page.check(f"input[name=view][value='{name}']")
+            page.wait_for_function("!document.getElementById('textview').hidden && "
+                                   f"document.getElementById('textview').dataset.view === '{name}'")
+            assert "ward" in page.inner_text("#textview"), name
+    page.check("input[name=view][value='words']")
+
+    # everything persisted
+    page.reload()
+    page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null")
+    assert page.input_value("input.spk-name[data-spk='S1']") == "Interviewer"
+    assert page.inner_text(f"span.w[data-i='{w}']") == "ward"
+    assert page.inner_text(f"span.w[data-i='{other}']") == "the"
+    assert page.locator(f"#lines .words .st-rejected[data-m='{m}']").count() == 1
+    assert page.locator("#L0 .note").count() == 0
+    layer = json.loads((folder / "corrections.json").read_text())
+    assert [e["op"] for e in layer["edits"]] == ["speaker.label", "word.text", "mark.review", "word.text"]
+    assert (folder / "transcript.json").read_bytes() == original
+    assert not errors, errors
+
+    # screenshot: the transcript with its prosody and a mark's evidence
+    page.wait_for_selector(".prosody svg path.f0")
+    band = page.locator("#L1 .mark-band, #L0 .mark-band").first
+    if band.count():
+        band.focus()
+    page.screenshot(path=str(SCREENSHOTS / "transcript.png"))
+    context.close()
+
+
+def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record_property):
+    words = len(Transcript.load(outdir / "hour" / "transcript.json").words)
+    proc, url = _serve(outdir)  # a fresh server: nothing parsed or cached yet
+    context = browser.new_context(viewport={"width": 1200, "height": 820})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        base, token = url.split("/?token=")
+        t0 = time.monotonic()
+        page.goto(f"{base}/t/hour?token={token}")
+        page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
+        cold_wall_s = time.monotonic() - t0
+        cold = page.evaluate("window.tsPerf")
+        assert page.locator("span.w").count() == words
+        stats = page.evaluate(SCROLL_JS)
+        last = page.locator("#lines .line").last
+        last.scroll_into_view_if_needed()
+        page.wait_for_function("document.querySelector('#lines .line:last-of-type .prosody svg path.f0') !== null")
+        page.reload()
+        page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
+        warm = page.evaluate("window.tsPerf")
+        report = {
+            "words": words, "lines": page.locator("#lines .line").count(),
+            "time_to_first_render_ms": round(cold["first_render_ms"], 1),
+            "data_received_ms": round(cold["navigation_to_data_ms"], 1),
+            "open_wall_s": round(cold_wall_s, 2),
+            "time_to_first_render_warm_ms": round(warm["first_render_ms"], 1),
+            "scroll": {key: round(v, 1) for key, v in stats.items()},
+        }
+        for key, value in report.items():
+            record_property(key, value)
+        print("\n60-minute transcript in Chromium:", json.dumps(report))
+        assert not errors, errors
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+# Scroll the whole document top to bottom in 240 animation frames (a fast fling: several screens
+# a frame) and report frame intervals and long tasks (> 50 ms of main-thread work).
+SCROLL_JS = """async () => {
+    const gaps = [], long = [];
+    const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(e.duration)));
+    obs.observe({ type: 'longtask', buffered: false });
+    const end = document.documentElement.scrollHeight - innerHeight;
+    let last = performance.now();
+    const steps = 240;
+    for (let s = 1; s <= steps; s++) {
+        window.scrollTo(0, end * s / steps);
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now(); gaps.push(now - last); last = now;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    obs.disconnect();
+    gaps.sort((a, b) => a - b);
+    return { frames: gaps.length, median_frame_ms: gaps[gaps.length >> 1], p95_frame_ms: gaps[Math.floor(gaps.length * 0.95)],
+             max_frame_ms: gaps[gaps.length - 1], long_tasks: long.length, long_task_ms: long.reduce((a, b) => a + b, 0),
+             px_per_frame: end / steps };
+}"""
