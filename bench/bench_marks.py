@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -32,8 +33,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
-from bench.corpus import CORPUS  # noqa: E402
 from capture.record import Transcript  # noqa: E402
 from prosody.marks import MARK_TYPES, annotate  # noqa: E402
 from prosody.thresholds import load_thresholds  # noqa: E402
@@ -62,7 +63,11 @@ class Runner:
     def transcript(self, key: str, audio: Path, speakers: str = "none") -> Transcript:
         cached = self.work / f"{key}.json"
         if cached.is_file():
-            return Transcript.load(cached)
+            from capture.decode import sha256_of
+
+            done = Transcript.load(cached)
+            if done.audio.sha256 == sha256_of(audio):
+                return done
         if speakers not in self.engines:
             from capture.pipeline import Engine, ProcessOptions
             from transcribe.asr import AsrOptions
@@ -154,22 +159,37 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         if item["id"] in originals:  # marks the unedited recording already had, moved to edited time
             for m in originals[item["id"]].marks:
                 before.append((m.type, m.value, edited_time(m.start_s, item["edits"]), edited_time(m.end_s, item["edits"])))
+        times = truth.get("times") or []
         for mark_type in WORD_TYPES + ("tempo",):
             marks = by_type.get(mark_type, [])
             truth_here = kind == mark_type
             target_set = set(targets) if truth_here else set()
+            need = max(1, int(np.ceil(0.4 * len(truth["script_words"] if "script_words" in truth else times))))
+
+            def right_value(m):
+                return mark_type not in ("pitch_step", "tempo") or m.value == truth["value"]
+
+            def word_hit(m):
+                found = covered(t, m) & target_set
+                return right_value(m) and len(found) >= (need if mark_type == "tempo" else 1)
+
+            def time_hit(m):
+                if not truth_here or not right_value(m):
+                    return False
+                inside = sum(max(0.0, min(b, m.end_s) - max(a, m.start_s)) for a, b in times)
+                total = sum(b - a for a, b in times)
+                return inside >= (0.4 * total if mark_type == "tempo" else min(0.05, 0.5 * total))
+
             c = counts[mark_type]
-            hits = [m for m in marks if covered(t, m) & target_set and (mark_type not in ("pitch_step", "tempo") or m.value == truth["value"])]
-            if mark_type == "tempo":
-                hits = [m for m in hits if len(covered(t, m) & target_set) >= 0.4 * len(truth["times" if "times" in truth else "script_words"])]
+            c["n_pred"] += len(marks)
             if truth_here:
                 c["n_truth"] += 1
-                c["tp_truth"] += int(bool(hits))
-            c["n_pred"] += len(marks)
-            c["tp_pred"] += len(hits)
-            old = [m for m in marks if m not in hits and any(
-                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before)]
-            c["pre_existing"] += len(old)
+                c["tp_truth"] += int(any(word_hit(m) for m in marks))
+                c["tp_truth_time"] += int(any(time_hit(m) for m in marks))
+            c["tp_pred"] += sum(word_hit(m) for m in marks)
+            c["tp_pred_time"] += sum(time_hit(m) for m in marks)
+            c["pre_existing"] += sum(1 for m in marks if not time_hit(m) and any(
+                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before))
         truth_pauses = [(a, b) for a, b in item["pauses"] if b - a >= 0.2]
         predicted = [m for m in by_type.get("pause", []) + by_type.get("gap", []) if not m.evidence.get("micropause")]
         used = set()
@@ -194,10 +214,11 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
     out = {}
     for mark_type, c in counts.items():
         row = prf(c["tp_truth"], c["n_truth"], c["tp_pred"], c["n_pred"])
+        if mark_type != "timed_pause":
+            row["by_time"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], c["n_pred"])
         if originals and mark_type != "timed_pause":
-            row["precision_new_marks_only"] = _r(c["tp_pred"] / (c["n_pred"] - c["pre_existing"])) if c["n_pred"] > c["pre_existing"] else None
-            p, r = row["precision_new_marks_only"], row["recall"]
-            row["f1_new_marks_only"] = _r(2 * p * r / (p + r)) if p and r else None
+            fresh = c["n_pred"] - c["pre_existing"]
+            row["by_time_new_marks_only"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], fresh)
         if mark_type == "timed_pause":
             row["median_duration_error_s"] = _r(np.median(pause_errors)) if pause_errors else None
         out[mark_type] = row
@@ -229,15 +250,23 @@ def marks_per_minute(runner: Runner, thresholds, corpus: Path) -> dict:
 
 
 def table(results: dict) -> str:
-    lines = ["| mark | set | truth | marks | recall | precision | F1 | precision (new marks only) | F1 (new only) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| mark | set | truth | marks | word: R / P / F1 | time: R / P / F1 | time, new marks only: P / F1 |",
+             "|---|---|---|---|---|---|---|"]
+
+    def rpf(row):
+        return " / ".join("-" if row[k] is None else f"{row[k]:.2f}" for k in ("recall", "precision", "f1"))
+
     for set_name in ("synthetic", "edited_real"):
         for mark_type, row in results.get(set_name, {}).items():
             if mark_type == "intonation":
                 continue
-            extra = f" (median duration error {row['median_duration_error_s']} s)" if "median_duration_error_s" in row else ""
-            lines.append(f"| {mark_type}{extra} | {set_name} | {row['n_truth']} | {row['n_marks']} | {row['recall']} | "
-                         f"{row['precision']} | {row['f1']} | {row.get('precision_new_marks_only', '')} | {row.get('f1_new_marks_only', '')} |")
+            name = mark_type
+            if "median_duration_error_s" in row:
+                name += f" (median duration error {row['median_duration_error_s']:.3f} s)"
+            fresh = row.get("by_time_new_marks_only")
+            fresh_text = "-" if not fresh else " / ".join("-" if fresh[k] is None else f"{fresh[k]:.2f}" for k in ("precision", "f1"))
+            lines.append(f"| {name} | {set_name} | {row['n_truth']} | {row['n_marks']} | {rpf(row)} | "
+                         f"{rpf(row['by_time']) if 'by_time' in row else '-'} | {fresh_text} |")
     for set_name in ("synthetic", "edited_real"):
         row = results.get(set_name, {}).get("intonation")
         if row:

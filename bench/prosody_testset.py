@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -36,8 +37,8 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
-from bench.corpus import CORPUS  # noqa: E402
 
 VOICE = "en-us"
 SENTENCES = [
@@ -101,8 +102,67 @@ def silent_runs(x: np.ndarray, sr: int, *, min_s: float, level: float = 1e-4) ->
             if (e - s) / sr >= min_s and s > 0 and e < len(x)]
 
 
-def espeak(ssml: str, path: Path) -> None:
-    subprocess.run(["espeak-ng", "-m", "-v", VOICE, "-w", str(path), f"<speak>{ssml}</speak>"], check=True)
+def espeak(ssml: str, path: Path) -> list[tuple[float, float]]:
+    """Synthesise SSML with libespeak-ng into ``path``; returns each spoken word's (start, end) in
+    seconds, in order, from the library's word events: a word runs to the next event, less
+    trailing silence. espeak-ng joins some function words to their neighbour (one event for "in
+    the"); such words share the span of the event that covers them."""
+    text = f"<speak>{ssml}</speak>"
+    samples, sr, events = _espeak_library(text)
+    sf.write(path, samples, sr, subtype="PCM_16")
+    x = samples.astype(np.float64) / 32768
+    loud = np.flatnonzero(np.abs(x) >= 1e-4)
+    starts = [start for _, start in events]
+    bounds = starts + [(loud[-1] + 1) / sr if loud.size else len(x) / sr]
+    spans = []
+    for a, b in zip(bounds, bounds[1:]):
+        inside = loud[(loud >= int(a * sr)) & (loud < int(b * sr))]
+        spans.append((round(float(a), 3), round(float((inside[-1] + 1) / sr if inside.size else b), 3)))
+    offsets = [m.start() for m in re.finditer(r"[^\s<>]+(?![^<]*>)", text) if not text[m.start()].startswith("<")]
+    words_out: list[tuple[float, float]] = []
+    event_of = [max([k for k, (pos, _) in enumerate(events) if pos - 1 <= off] or [0]) for off in offsets]
+    for k in event_of:
+        words_out.append(spans[k] if spans else (0.0, 0.0))
+    return words_out
+
+
+_ESPEAK = {}
+
+
+def _espeak_library(text: str) -> tuple[np.ndarray, int, list[tuple[int, float]]]:
+    import ctypes
+
+    class Event(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                    ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                    ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Event))
+    if not _ESPEAK:
+        lib = ctypes.CDLL("libespeak-ng.so.1")
+        _ESPEAK["sr"] = lib.espeak_Initialize(2, 0, None, 0)  # AUDIO_OUTPUT_SYNCHRONOUS
+        lib.espeak_SetVoiceByName(VOICE.encode())
+        _ESPEAK["lib"] = lib
+    lib, sr = _ESPEAK["lib"], _ESPEAK["sr"]
+    chunks: list[np.ndarray] = []
+    starts: list[tuple[int, float]] = []
+
+    def collect(wav, n, events):
+        if n > 0:
+            chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        k = 0
+        while events[k].type != 0:  # espeakEVENT_LIST_TERMINATED
+            if events[k].type == 1:  # espeakEVENT_WORD: (character position, start in s)
+                starts.append((events[k].text_position, events[k].sample / sr))
+            k += 1
+        return 0
+
+    keep = callback_type(collect)
+    lib.espeak_SetSynthCallback(keep)
+    data = text.encode("utf-8")
+    lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0x10 | 0x1, None, None)  # espeakSSML | espeakCHARS_UTF8
+    lib.espeak_Synchronize()
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int16), sr, starts
 
 
 def _targets(words: list[str], n: int, rng: random.Random, avoid: set[int]) -> int:
@@ -134,23 +194,26 @@ def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
             ssml = " ".join(pieces)
             item_id = f"syn_{kind}_{k}"
             path = out / "items" / f"{item_id}.wav"
-            espeak(ssml, path)
+            spans = espeak(ssml, path)
             x, sr = sf.read(path)
+            truth = {"type": MARK_TYPE.get(kind, kind), "value": value, "script_words": list(range(target, target + n))}
+            if len(spans) == len(words):
+                truth["times"] = [list(spans[k]) for k in range(target, target + n)]
             items.append({
                 "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": ssml,
-                "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value, "script_words": list(range(target, target + n))}],
+                "truth": [truth],
                 "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
             })
     for k, sentence in enumerate(QUESTIONS + STATEMENTS):
         item_id = f"syn_{'question' if sentence.endswith('?') else 'statement'}_{k % 10}"
         path = out / "items" / f"{item_id}.wav"
-        espeak(sentence, path)
+        spans = espeak(sentence, path)
         x, sr = sf.read(path)
         words = sentence.rstrip("?.").split()
         items.append({
             "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": sentence,
             "truth": [{"type": "intonation", "value": "rise" if sentence.endswith("?") else "fall",
-                       "script_words": [len(words) - 1]}],
+                       "script_words": [len(words) - 1], "times": [list(spans[-1])] if spans else []}],
             "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
         })
     return items
@@ -306,13 +369,35 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]
     return items
 
 
+FIXTURES = {  # small committed files for the always-on end-to-end test (tests/fixtures/prosody)
+    "question.flac": "is your brother coming to the party on saturday?",
+    "statement.flac": "your brother is coming to the party on saturday.",
+    "loud_and_pause.flac": 'we walked along the <prosody volume="x-loud">river</prosody> in the morning '
+                           '<break time="700ms"/> and talked about the garden plans for next summer.',
+}
+
+
+def write_fixtures(folder: Path) -> None:
+    """The fixtures as 16 kHz mono FLAC (a few tens of KB each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, ssml in FIXTURES.items():
+            wav = Path(tmp) / "x.wav"
+            espeak(ssml, wav)
+            subprocess.run(["sox", str(wav), "-r", "16000", "-b", "16", str(folder / name)], check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("prosody_testset"))
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--synthetic-only", action="store_true")
+    parser.add_argument("--fixtures", action="store_true", help="(re)write tests/fixtures/prosody and stop")
     args = parser.parse_args()
+    if args.fixtures:
+        write_fixtures(REPO / "tests" / "fixtures" / "prosody")
+        return 0
     (args.out / "items").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     items = synthetic_items(args.out, rng)

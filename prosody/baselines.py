@@ -31,6 +31,8 @@ class WordMeasure:
     voiced_s: float
     f0_hz: Optional[float]  # median over voiced frames
     f0_peak_hz: Optional[float]  # 90th percentile over voiced frames
+    f0_onset_hz: Optional[float]  # median over the first half of the voiced frames
+    f0_offset_hz: Optional[float]  # median over the last half of the voiced frames
     level_db: Optional[float]  # energy mean over sounding frames
 
 
@@ -77,7 +79,7 @@ def measure_words(transcript: Transcript) -> list[WordMeasure]:
         syllables = count_syllables(w.text, language=transcript.language)
         if threshold is None or w.end_s <= w.start_s:
             out.append(WordMeasure(i, w.speaker, w.start_s, w.end_s, syllables, max(0.0, w.end_s - w.start_s),
-                                   0.0, None, None, None))
+                                   0.0, None, None, None, None, None))
             continue
         frames = frame_range(w.start_s, w.end_s, hop_s=hop_s, n_frames=len(db))
         levels, pitches = db[frames], f0[frames]
@@ -90,6 +92,8 @@ def measure_words(transcript: Transcript) -> list[WordMeasure]:
             sounding_s=round(sounding_s, 3), voiced_s=round(voiced.size * hop_s, 3),
             f0_hz=float(np.median(voiced)) if voiced.size else None,
             f0_peak_hz=float(np.percentile(voiced, 90)) if voiced.size else None,
+            f0_onset_hz=float(np.median(voiced[: max(1, (voiced.size + 1) // 2)])) if voiced.size else None,
+            f0_offset_hz=float(np.median(voiced[voiced.size // 2:])) if voiced.size else None,
             level_db=level,
         ))
     return out

@@ -43,6 +43,7 @@ class LoudnessThresholds:
 @dataclass(frozen=True)
 class PitchStepThresholds:
     min_step_st: float
+    relative_step: float
     landing_beyond_median_st: float
     min_voiced_s: float
 

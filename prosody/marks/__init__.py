@@ -9,6 +9,8 @@ import dataclasses
 import logging
 from typing import Optional
 
+import numpy as np
+
 from capture.record import Transcript, replace
 from prosody.marks import emphasis, intonation, lengthening, loudness, overlap, pauses, pitch_steps, tempo
 from prosody.marks.context import Context
@@ -38,11 +40,24 @@ def annotate(transcript: Transcript, thresholds: Optional[Thresholds] = None) ->
         found = rule(ctx)
         logger.debug("%s: %d marks", name, len(found))
         marks.extend(found)
+    marks = [replace(m, start_s=round(float(m.start_s), 3), end_s=round(float(m.end_s), 3), value=_python(m.value),
+                     confidence=float(m.confidence), evidence=_python(m.evidence)) for m in marks]
     marks.sort(key=lambda m: (m.start_s, m.end_s, MARK_TYPES.index(m.type)))
     speakers = tuple(
         replace(s, baseline=_baseline_dict(ctx, s.id)) if s.id in ctx.baselines else s for s in transcript.speakers
     )
     return replace(transcript, marks=tuple(marks), speakers=speakers)
+
+
+def _python(value):
+    """NumPy scalars (from the tracks) as plain Python values, so the record serialises."""
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_python(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _baseline_dict(ctx: Context, speaker: str) -> dict:

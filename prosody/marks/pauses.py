@@ -33,7 +33,7 @@ def find(ctx: Context) -> list[Mark]:
         before, after = _around(ctx, p.start_s, p.end_s)
         silent_pairs.add((before, after))
         kind = "pause" if p.speaker_before == p.speaker_after else "gap"
-        micro = p.duration_s < th.micropause_below_s
+        micro = bool(p.duration_s < th.micropause_below_s)
         marks.append(Mark(
             type=kind, start_s=p.start_s, end_s=p.end_s, first_word=before, last_word=after,
             speaker=p.speaker_before if kind == "pause" else None, value=r(p.duration_s),
