@@ -276,6 +276,28 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
                            timeout=15_000)
     page2.close()
 
+    # split a turn before a word, join it back, and give a turn to the other speaker
+    n_lines = page.locator("#lines .line").count()
+    split_at = view["lines"][1]["first"] + 3
+    page.click(f"span.w[data-i='{split_at}']")
+    page.locator("body").press("Space")  # (the click also plays; stop it)
+    page.click("#sel-split")
+    page.wait_for_function(f"document.querySelectorAll('#lines .line').length === {n_lines + 1}")
+    assert page.inner_text("#L2 .words").startswith(W["text"][split_at])
+    page.click("#L2 button.merge")
+    page.wait_for_function(f"document.querySelectorAll('#lines .line').length === {n_lines}")
+    last = n_lines - 1
+    who = view["lines"][last]["speaker"]
+    to = next((sp["id"] for sp in view["speakers"] if sp["id"] != who), "__new")
+    label = page.input_value(f"input.spk-name[data-spk='{to}']") if to != "__new" else None
+    page.select_option(f"#L{last} select.reassign", to)
+    if label is None:
+        page.wait_for_function(f"document.querySelectorAll('input.spk-name').length === {len(view['speakers']) + 1}")
+        label = page.locator("input.spk-name").last.input_value()
+    page.wait_for_function(f"document.querySelector('#L{last} .who').textContent === {json.dumps(label)}")
+    speaker_after = _view(page, "dialogue")["lines"][-1]["speaker"]
+    assert speaker_after != who
+
     # a note, then undo it
     page.click("#L0 button.note-btn")
     page.fill("#L0 textarea.note-edit", "laughs after this")
@@ -302,7 +324,9 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     assert page.locator(f"#lines .words .st-rejected[data-m='{m}']").count() == 1
     assert page.locator("#L0 .note").count() == 0
     layer = json.loads((folder / "corrections.json").read_text())
-    assert [e["op"] for e in layer["edits"]] == ["speaker.label", "word.text", "mark.review", "word.text"]
+    assert [e["op"] for e in layer["edits"]] == ["speaker.label", "word.text", "mark.review", "word.text",
+                                                 "turn.split", "turn.merge", "word.speaker"]
+    assert _view(page, "dialogue")["lines"][-1]["speaker"] == speaker_after
     assert (folder / "transcript.json").read_bytes() == original
     assert not errors, errors
 
@@ -334,6 +358,12 @@ def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record
         last = page.locator("#lines .line").last
         last.scroll_into_view_if_needed()
         page.wait_for_function("document.querySelector('#lines .line:last-of-type .prosody svg path.f0') !== null")
+        # the view follows playback: play from the middle of the hour, the word shows up on screen
+        page.evaluate("window.scrollTo(0, 0); const a = document.getElementById('audio'); a.currentTime = 1800; a.play()")
+        page.wait_for_function("document.querySelector('span.w.current') !== null", timeout=20_000)
+        page.wait_for_function("""() => { const r = document.querySelector('span.w.current').getBoundingClientRect();
+                                          return r.top > 0 && r.bottom < innerHeight; }""", timeout=10_000)
+        page.evaluate("document.getElementById('audio').pause()")
         page.reload()
         page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
         warm = page.evaluate("window.tsPerf")
