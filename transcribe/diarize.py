@@ -19,7 +19,7 @@ from capture.record import Turn
 
 logger = logging.getLogger("tonescribe.diarize")
 
-SPEAKER_MODES = ("auto", "channels", "none")
+SPEAKER_MODES = ("auto", "embedded", "pyannote", "channels", "none")
 
 Backend = Callable[[Audio, "SpeakerOptions"], list[Turn]]
 BACKENDS: dict[str, Backend] = {}
@@ -107,3 +107,15 @@ def turns_from_words(words, *, merge_gap_s: float) -> list[Turn]:
             spans.append([w.start_s, w.end_s])
     turns = [Turn(speaker=s, start_s=a, end_s=b) for s, spans in by_speaker.items() for a, b in spans]
     return sorted(turns, key=lambda t: (t.start_s, t.speaker))
+
+
+def _register_backends() -> None:
+    """In order of preference for ``auto``: pyannote when its weights are installed, else embedded."""
+    from transcribe.embedded import embedded_backend
+    from transcribe.pyannote_backend import pyannote_backend
+
+    BACKENDS["pyannote"] = pyannote_backend
+    BACKENDS["embedded"] = embedded_backend
+
+
+_register_backends()
