@@ -7,11 +7,8 @@ on 127.0.0.1. Everything is served from this package: no CDN, no web fonts, no r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import mimetypes
-import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -24,7 +21,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from capture.decode import DecodeError
 from review import corrections, library, view
+from review.listen import Listen, NotTheRecording
 from review.security import TokenMiddleware
 
 logger = logging.getLogger("tonescribe.review")
@@ -34,32 +33,6 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # The text views offered on the page, when a renderer of that name is registered.
 TEXT_VIEWS = {"transcript.txt": "Plain", "transcript.jefferson.txt": "Jefferson", "transcript.gat2.txt": "GAT2"}
 SEARCH_LIMIT = 500
-AUDIO_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4",
-               ".mp4": "video/mp4", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".oga": "audio/ogg",
-               ".webm": "audio/webm", ".aac": "audio/aac"}
-
-
-class _AudioCheck:
-    """Whether a file is the recording a transcript was made from: its SHA-256, cached per file
-    state so a long recording is hashed once, not on every range request."""
-
-    def __init__(self):
-        self._known: dict[tuple, str] = {}
-        self._lock = threading.Lock()
-
-    def sha256(self, path: Path) -> str:
-        st = path.stat()
-        key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-        with self._lock:
-            if key in self._known:
-                return self._known[key]
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        with self._lock:
-            self._known[key] = digest.hexdigest()
-        return self._known[key]
 
 
 def text_views() -> dict[str, str]:
@@ -74,7 +47,7 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         raise FileNotFoundError(f"{outdir} is not a folder: pass the --out folder of `tonescribe process`")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     cache = library.TranscriptCache()
-    audio_check = _AudioCheck()
+    listen = Listen()
     views: dict[Path, tuple[tuple, bytes]] = {}
 
     def folder(request: Request) -> Path:
@@ -160,16 +133,12 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
     async def audio(request: Request) -> Response:
         f = folder(request)
         t = cache.corrected(f).transcript
-        path = Path(t.audio.path)
-        if not path.is_absolute():
-            path = f / path
-        if not path.is_file():
-            return JSONResponse({"error": f"the recording is not at {path} any more; put it back to listen"},
-                                status_code=404)
-        if await run_in_threadpool(audio_check.sha256, path) != t.audio.sha256:
-            return JSONResponse({"error": f"{path} is not the recording this transcript was made from "
-                                          "(its content changed)"}, status_code=409)
-        media = AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        try:
+            path, media = await run_in_threadpool(listen.file_for, f, t.audio)
+        except NotTheRecording as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except DecodeError as exc:
+            return JSONResponse({"error": f"cannot make a playable copy: {exc}"}, status_code=415)
         return FileResponse(path, media_type=media, headers={"cache-control": "no-store"})
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -30,8 +30,8 @@ PORT = 8717
 BASE = f"http://127.0.0.1:{PORT}"
 
 
-def _outdir(tmp_path: Path) -> tuple[Path, Path]:
-    audio = tmp_path / "rec" / "x.wav"
+def _outdir(tmp_path: Path, name: str = "x.wav") -> tuple[Path, Path]:
+    audio = tmp_path / "rec" / name
     audio.parent.mkdir()
     sf.write(audio, harmonic_tone(150.0, duration_s=4.0), 16000, subtype="PCM_16")
     t = small_transcript()
@@ -73,6 +73,25 @@ def test_audio_is_served_only_when_it_is_the_transcripts_recording(served):
     assert r.status_code == 409 and "not the recording" in r.json()["error"]
     audio.unlink()
     assert client.get("/audio/x").status_code == 404
+
+
+def test_a_recording_browsers_cannot_play_is_served_as_a_flac_copy(tmp_path: Path):
+    import io
+
+    from starlette.testclient import TestClient
+
+    out, audio = _outdir(tmp_path, "x.aiff")
+    original = audio.read_bytes()
+    client = TestClient(create_app(out, token=TOKEN, port=PORT), base_url=BASE)
+    client.headers["X-Tonescribe-Token"] = TOKEN
+    r = client.get("/audio/x")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/flac"
+    played, sr = sf.read(io.BytesIO(r.content), dtype="int16")
+    source, _ = sf.read(audio, dtype="int16")
+    assert sr == 16000 and np.array_equal(played, source)
+    assert client.get("/audio/x", headers={"Range": "bytes=0-3"}).content == b"fLaC"
+    assert [p.name for p in (out / "x").glob(".listen-*.flac")] and audio.read_bytes() == original
+    assert [e["id"] for e in client.get("/api/library").json()["recordings"]] == ["x"]
 
 
 def test_wrong_host_is_refused(served):
