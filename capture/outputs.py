@@ -7,6 +7,7 @@ a half-written transcript; re-rendering single files uses atomic file writes.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -19,6 +20,9 @@ from prosody.notation.plain import render_plain
 from transcribe.rttm import render_rttm
 
 TRANSCRIPT_JSON = "transcript.json"
+# Files in an output folder that are not made from the transcript and must outlive a rewrite:
+# the review's corrections (their edits are anchored to word times, so stale ones are skipped).
+KEEP_ON_REWRITE = ("corrections.json",)
 
 # name -> renderer; later stages (notation, exports) add theirs here.
 RENDERERS: dict[str, Callable[[Transcript], str]] = {
@@ -65,10 +69,11 @@ def write_output_dir(transcript: Transcript, folder: Path) -> Path:
         (staging / TRANSCRIPT_JSON).write_text(transcript.to_json() + "\n", encoding="utf-8")
         for name, text in render_all(transcript).items():
             (staging / name).write_text(text, encoding="utf-8")
+        for name in KEEP_ON_REWRITE:  # a reviewer's work survives processing the recording again
+            if (folder / name).is_file():
+                shutil.copy2(folder / name, staging / name)
         atomic.publish_dir(staging, folder)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder

@@ -182,3 +182,9 @@ def test_two_writers_lose_nothing(folder: Path):
     assert len(layer.edits) == 30 and layer.revision == 30
     notes = {n.word: n.text for n in load_notes(folder)}
     assert notes == {0: "w0-14", 4: "w4-14"}
+
+
+def test_corrections_survive_processing_the_recording_again(folder: Path):
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    write_output_dir(small_transcript(), folder)  # what `tonescribe process` does for the same file
+    assert load_corrected(folder).words[1].text == "who"
