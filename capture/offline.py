@@ -8,7 +8,9 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
-    "PYANNOTE_METRICS_ENABLED": "0",  # pyannote.audio's telemetry switch, read at import time
+    # pyannote.audio 4.0 (telemetry/metrics.py) sends usage spans unless this says otherwise; it only
+    # fills in its default ("true") when the variable is unset, and reads "1"/"true" as on
+    "PYANNOTE_METRICS_ENABLED": "0",
     "DO_NOT_TRACK": "1",
 }
 

@@ -107,6 +107,8 @@ class Engine:
         options["speakers_chosen"] = chosen
         options["stage_reached"] = stage
         models = {"asr": recognizer.identity(), "pitch": pitch_model_identity()}
+        if chosen.get("model"):
+            models["diarization"] = chosen["model"]
         return Pipeline(version=__version__, models=models, options=options, device=recognizer.device,
                         timings_s={k: round(v, 3) for k, v in timings.items()})
 
@@ -143,6 +145,11 @@ class Engine:
 
             turns = BACKENDS[mode](audio, self.options.speakers)
             words = assign_words(words, turns)
+            identity = getattr(BACKENDS[mode], "identity", None)
+            if identity is not None:
+                chosen = {**chosen, "model": identity()}
+                partial = replace(partial, pipeline=replace(
+                    partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen}))
         words, turns, speakers = stable_ids(words, turns, channels)
         words, utterances = build_utterances(words, max_gap_s=self.options.utterance_gap_s)
         return replace(partial, words=tuple(words), turns=tuple(turns), speakers=tuple(speakers),

@@ -111,3 +111,6 @@ def test_process_with_embedded_speakers_attributes_words_and_writes_rttm(tmp_pat
     rttm = (folder / "diarization.rttm").read_text().splitlines()
     assert {line.split()[7] for line in rttm} == {"S1", "S2"}
     assert re.match(r"SPEAKER \S+ 1 \d+\.\d{3} \d+\.\d{3} <NA> <NA> S1", rttm[0])
+    models = data["pipeline"]["models"]["diarization"]
+    assert models["backend"] == "embedded" and models["embedding"]["weights_sha256"]
+    assert models["device"] in ("cpu", "cuda") and models["settings"]["clustering"]["threshold"] == 0.65

@@ -140,6 +140,7 @@ def test_random_pipeline_loads_offline_on_the_right_device_and_gives_turns(rando
     assert next(pipeline._segmentation.model.parameters()).device.type == expected
     assert next(pipeline._embedding.model_.parameters()).device.type == expected
     assert loaded.identity()["pyannote.audio"].startswith("4.0")
+    assert BACKENDS["pyannote"].identity()["folder"] == str(random_pipeline.resolve())
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 

@@ -247,4 +247,18 @@ def _available() -> bool:
     return encoder_available()
 
 
+def _identity() -> dict:
+    """What ran, for the transcript's ``pipeline.models``: models, device and every setting."""
+    import dataclasses
+
+    from transcribe.embeddings import load_encoder, torch_device
+    from transcribe.vad import vad_model_identity
+
+    settings = EmbeddedOptions()
+    device = torch_device(settings.device)
+    return {"backend": "embedded", "vad": vad_model_identity(), "embedding": load_encoder(device).identity,
+            "device": device, "settings": dataclasses.asdict(settings)}
+
+
 embedded_backend.available = _available
+embedded_backend.identity = _identity

@@ -88,7 +88,7 @@ class LoadedPipeline:
     def identity(self) -> dict:
         import pyannote.audio
 
-        return {"name": "pyannote.audio pipeline", "folder": str(self.folder), "device": self.device,
+        return {"backend": "pyannote", "folder": str(self.folder), "device": self.device,
                 "pyannote.audio": pyannote.audio.__version__}
 
 
@@ -150,3 +150,4 @@ def _available() -> bool:
 
 
 pyannote_backend.available = _available
+pyannote_backend.identity = lambda: load_pipeline().identity()
