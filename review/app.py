@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from capture.decode import DecodeError
+from capture.outputs import TRANSCRIPT_JSON
 from review import corrections, library, view
 from review.listen import Listen, NotTheRecording
 from review.security import TokenMiddleware
@@ -48,7 +49,6 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     cache = library.TranscriptCache()
     listen = Listen()
-    views: dict[Path, tuple[tuple, bytes]] = {}
 
     def folder(request: Request) -> Path:
         return library.folder_of(outdir, request.path_params["rid"])
@@ -73,21 +73,39 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         f = folder(request)
         return page(request, "transcript.html", rid=request.path_params["rid"], name=f.name)
 
+    def _json(value) -> bytes:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
     def _view_bytes(f: Path) -> bytes:
-        c = cache.corrected(f)
-        layer = corrections.load_layer(f)
-        key = (id(c), layer.revision, tuple(text_views()))
-        hit = views.get(f)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        edits = [{"id": e.id, "op": e.op, "args": e.args, "at": e.at} for e in layer.edits[-30:]]
-        model = view.view_model(c, renderers=list(text_views().items()), revision=layer.revision, edits=edits)
-        data = json.dumps(model, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-        views[f] = (key, data)
+        def stamps() -> tuple:
+            return (library.file_stamp(f / TRANSCRIPT_JSON), library.file_stamp(f / corrections.CORRECTIONS_JSON),
+                    tuple(text_views()))
+
+        def make() -> bytes:
+            layer = corrections.load_layer(f)
+            edits = [{"id": e.id, "op": e.op, "args": e.args, "at": e.at} for e in layer.edits[-30:]]
+            return _json(view.view_model(cache.corrected(f), renderers=list(text_views().items()),
+                                         revision=layer.revision, edits=edits))
+
+        # The files are read after their stamps are taken: if they changed meanwhile (another tab
+        # saved), the stamps differ afterwards and the data is made again for the new ones.
+        for _ in range(5):
+            key = stamps()
+            data = cache.derived("view", f, key, make)
+            if stamps() == key:
+                break
         return data
 
     async def transcript_json(request: Request) -> Response:
         data = await run_in_threadpool(_view_bytes, folder(request))
+        return Response(data, media_type="application/json", headers={"cache-control": "no-store"})
+
+    def _tracks_bytes(f: Path) -> bytes:
+        return cache.derived("tracks", f, (library.file_stamp(f / TRANSCRIPT_JSON),),
+                             lambda: _json(view.tracks_model(cache.original(f))))
+
+    async def tracks_json(request: Request) -> Response:
+        data = await run_in_threadpool(_tracks_bytes, folder(request))
         return Response(data, media_type="application/json", headers={"cache-control": "no-store"})
 
     async def revision_json(request: Request) -> Response:
@@ -118,7 +136,8 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
 
         def run() -> None:
             if action == "edit":
-                corrections.add_edit(f, str(body.get("op")), body.get("args"), by=str(body.get("by", "")))
+                corrections.add_edit(f, str(body.get("op")), body.get("args"), by=str(body.get("by", "")),
+                                     transcript=cache.original(f))
             elif action == "undo":
                 corrections.undo(f, body.get("id"))
             elif action == "redo":
@@ -151,6 +170,7 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         Route("/t/{rid:path}", transcript_page),
         Route("/api/transcript/{rid:path}/render/{name}", render_text),
         Route("/api/transcript/{rid:path}/revision", revision_json),
+        Route("/api/transcript/{rid:path}/tracks", tracks_json),
         Route("/api/transcript/{rid:path}/{action:str}", change, methods=["POST"]),
         Route("/api/transcript/{rid:path}", transcript_json),
         Route("/audio/{rid:path}", audio),

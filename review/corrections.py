@@ -161,12 +161,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def add_edit(folder: Path, op: str, args: dict, *, by: str = "") -> tuple[CorrectionLayer, Edit]:
-    """Validate an edit against the folder's transcript, append it and save; returns the new layer.
+def add_edit(folder: Path, op: str, args: dict, *, by: str = "",
+             transcript: Optional[Transcript] = None) -> tuple[CorrectionLayer, Edit]:
+    """Validate an edit against the folder's transcript (pass it when already loaded), append it
+    and save; returns the new layer and the edit.
 
     The file is re-read under a lock, so edits from several tabs or processes all land."""
     folder = Path(folder)
-    transcript = Transcript.load(folder / TRANSCRIPT_JSON)
+    if transcript is None:
+        transcript = Transcript.load(folder / TRANSCRIPT_JSON)
     edit = make_edit(transcript, op, args, by=by)
     with _locked(folder):
         layer = load_layer(folder)

@@ -50,28 +50,46 @@ def transcript_folders(outdir: Path) -> list[Path]:
 
 
 class TranscriptCache:
-    """Parsed, corrected transcripts, re-read only when transcript.json or corrections.json change."""
+    """Parsed transcripts and their corrected forms. The transcript is parsed again only when
+    transcript.json changes (an hour-long one takes about a second), the corrections applied again
+    only when either file changes."""
 
     def __init__(self, size: int = 16):
         self._size = size
-        self._items: dict[Path, tuple[tuple, Corrected]] = {}
+        self._originals: dict[Path, tuple[tuple, Transcript]] = {}
+        self._corrected: dict[Path, tuple[tuple, Corrected]] = {}
+        self._derived: dict[str, dict] = {}
         self._lock = threading.Lock()
 
-    def corrected(self, folder: Path) -> Corrected:
-        key = tuple(_stamp(folder / name) for name in (TRANSCRIPT_JSON, CORRECTIONS_JSON))
+    def _get(self, table: dict, folder: Path, key: tuple, make):
         with self._lock:
-            hit = self._items.get(folder)
+            hit = table.get(folder)
             if hit is not None and hit[0] == key:
                 return hit[1]
-        value = correct(Transcript.load(folder / TRANSCRIPT_JSON), load_layer(folder))
+        value = make()
         with self._lock:
-            self._items[folder] = (key, value)
-            while len(self._items) > self._size:
-                self._items.pop(next(iter(self._items)))
+            table[folder] = (key, value)
+            while len(table) > self._size:
+                table.pop(next(iter(table)))
         return value
 
+    def original(self, folder: Path) -> Transcript:
+        return self._get(self._originals, folder, file_stamp(folder / TRANSCRIPT_JSON),
+                         lambda: Transcript.load(folder / TRANSCRIPT_JSON))
 
-def _stamp(path: Path) -> tuple:
+    def derived(self, name: str, folder: Path, key: tuple, make):
+        """Anything else computed from a folder's files (the page's data), remembered under ``key``."""
+        with self._lock:
+            table = self._derived.setdefault(name, {})
+        return self._get(table, folder, key, make)
+
+    def corrected(self, folder: Path) -> Corrected:
+        key = tuple(file_stamp(folder / name) for name in (TRANSCRIPT_JSON, CORRECTIONS_JSON))
+        return self._get(self._corrected, folder, key,
+                         lambda: correct(self.original(folder), load_layer(folder)))
+
+
+def file_stamp(path: Path) -> tuple:
     try:
         st = path.stat()
     except FileNotFoundError:

@@ -1,5 +1,6 @@
-"""The transcript page's data: the corrected transcript laid out as lines, with the prosody of
-each line (F0 in semitones relative to the line's speaker, intensity in dB) cut from the tracks.
+"""The transcript page's data: the corrected transcript laid out as lines (``view_model``, sent
+again after every correction) and what corrections never change (``tracks_model``, sent once):
+the pitch and intensity tracks and the marks' evidence.
 
 Word and mark indices sent to the browser come in pairs: the corrected index (what is shown)
 and the original index (what an edit names, see ``review.corrections``).
@@ -59,45 +60,42 @@ def _as_array(track, name: str) -> Optional[np.ndarray]:
     return np.array(values, dtype=float) if values else None  # None (not measured) becomes NaN
 
 
-def _cut(track, values: Optional[np.ndarray], start_s: float, end_s: float, transform) -> Optional[dict]:
+def _decimated(track, values: Optional[np.ndarray]) -> Optional[dict]:
     if values is None:
         return None
     step = max(1, round(VIEW_HOP_S / track.hop_s))
-    a = max(0, int((start_s - track.start_s) / track.hop_s))
-    b = min(len(values), int(math.ceil((end_s - track.start_s) / track.hop_s)) + 1)
-    if b <= a:
-        return None
-    vals = np.round(transform(values[a:b:step]), 1)
+    vals = np.round(values[::step], 2)
+    return {"t0": track.start_s, "hop": round(track.hop_s * step, 6),
+            "v": np.where(np.isfinite(vals), vals, None).tolist()}
+
+
+def tracks_model(t: Transcript) -> dict[str, Any]:
+    """What does not change with corrections, sent once per page: the pitch (Hz) and intensity
+    (dB) tracks at ``VIEW_HOP_S`` and every mark's evidence (by original mark index). The page
+    turns F0 into semitones against the median of whichever speaker a turn now belongs to."""
+    db = _as_array(t.intensity, "db")
+    finite = db[np.isfinite(db)] if db is not None else np.array([])
     return {
-        "t0": round(track.start_s + a * track.hop_s, 4),
-        "hop": round(track.hop_s * step, 5),
-        "v": np.where(np.isfinite(vals), vals, None).tolist(),
+        "f0_hz": _decimated(t.pitch, _as_array(t.pitch, "f0_hz")),
+        "db": _decimated(t.intensity, db),
+        "db_range": [round(float(np.percentile(finite, 2)), 1), round(float(finite.max()), 1)] if finite.size else None,
+        "evidence": [m.evidence for m in t.marks],
     }
 
 
-def view_model(c: Corrected, *, renderers: list[str], revision: int, edits: list[dict]) -> dict[str, Any]:
+def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict]) -> dict[str, Any]:
+    """The corrected transcript as the page draws it (without the tracks: see ``tracks_model``)."""
     t = c.transcript
     colours = {s.id: PALETTE[i % len(PALETTE)] for i, s in enumerate(t.speakers)}
     medians = speaker_medians_hz(t)
-    f0_all, db_all = _as_array(t.pitch, "f0_hz"), _as_array(t.intensity, "db")
-    lines = []
-    for k, u in enumerate(t.utterances):
-        median = medians.get(u.speaker)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f0 = _cut(t.pitch, f0_all, u.start_s, u.end_s,
-                      (lambda v, m=median: 12 * np.log2(v / m)) if median else (lambda v: v * np.nan))
-        db = _cut(t.intensity, db_all, u.start_s, u.end_s, lambda v: v)
-        lines.append({
-            "k": k, "speaker": u.speaker, "start_s": u.start_s, "end_s": u.end_s,
-            "first": u.first_word, "last": u.last_word, "f0_st": f0, "db": db,
-            "note": "", "note_word": c.word_origin[u.first_word],
-        })
+    lines = [{"k": k, "speaker": u.speaker, "start_s": u.start_s, "end_s": u.end_s,
+              "first": u.first_word, "last": u.last_word, "note": "", "note_word": c.word_origin[u.first_word]}
+             for k, u in enumerate(t.utterances)]
     _place_notes(c, lines)
     words = t.words
     mark_index = {orig: k for k, orig in enumerate(c.mark_origin)}
     marks = []
-    originals = _original_marks(c)
-    for orig, m in originals:
+    for orig, m in _original_marks(c):
         if orig in mark_index:
             shown = t.marks[mark_index[orig]]
             first, last = shown.first_word, shown.last_word
@@ -108,11 +106,10 @@ def view_model(c: Corrected, *, renderers: list[str], revision: int, edits: list
                 last = bisect.bisect_right(c.word_origin, m.last_word) - 1
                 first, last = (first, last) if first <= last else (None, None)
         marks.append({
-            "orig": orig, "type": m.type, "start_s": m.start_s, "end_s": m.end_s,
-            "first": first, "last": last, "speaker": shown.speaker, "value": m.value, "confidence": m.confidence, "evidence": m.evidence,
+            "orig": orig, "type": m.type, "start_s": m.start_s, "end_s": m.end_s, "first": first, "last": last,
+            "speaker": shown.speaker, "value": m.value, "confidence": m.confidence,
             "status": c.mark_status.get(orig, "unreviewed"),
         })
-    db_vals = [v for v in (t.intensity.db if t.intensity else ()) if v is not None]
     return {
         "audio": {"duration_s": t.audio.duration_s, "name": t.audio.path.rsplit("/", 1)[-1]},
         "revision": revision,
@@ -130,7 +127,6 @@ def view_model(c: Corrected, *, renderers: list[str], revision: int, edits: list
         "pauses": [{"start_s": p.start_s, "end_s": p.end_s, "duration_s": p.duration_s} for p in t.pauses],
         "overlaps": [{"start_s": o.start_s, "end_s": o.end_s, "speakers": list(o.speakers)} for o in t.overlaps],
         "marks": marks,
-        "db_range": [round(float(np.percentile(db_vals, 2)), 1), round(float(max(db_vals)), 1)] if db_vals else None,
         "renderers": renderers,
         "edits": edits,
         "skipped": list(c.skipped),

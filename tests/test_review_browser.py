@@ -252,7 +252,8 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     chip.hover()
     page.wait_for_selector("#tip:not([hidden]) .evidence")
     assert view["marks"][m]["type"] in page.inner_text("#tip")
-    first_key = next(iter(view["marks"][m]["evidence"]), None)
+    evidence = page.evaluate("() => fetch('/api/transcript/dialogue/tracks').then(r => r.json())")["evidence"]
+    first_key = next(iter(evidence[view["marks"][m]["orig"]]), None)
     if first_key:
         assert first_key in page.inner_text("#tip .evidence")
     chip.click()
@@ -352,6 +353,7 @@ def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record
         page.goto(f"{base}/t/hour?token={token}")
         page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
         cold_wall_s = time.monotonic() - t0
+        page.wait_for_function("window.tsPerf.tracks_ms !== null", timeout=120_000)
         cold = page.evaluate("window.tsPerf")
         assert page.locator("span.w").count() == words
         stats = page.evaluate(SCROLL_JS)
@@ -367,12 +369,21 @@ def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record
         page.reload()
         page.wait_for_function("window.tsPerf && window.tsPerf.first_render_ms !== null", timeout=120_000)
         warm = page.evaluate("window.tsPerf")
+        # one correction: saved, the hour's page data rebuilt and the page drawn again
+        page.dblclick("span.w[data-i='1']")
+        page.fill("input.word-edit", "now")
+        t0 = time.monotonic()
+        page.press("input.word-edit", "Enter")
+        page.wait_for_function("document.querySelector(\"span.w[data-i='1']\").textContent === 'now'")
+        edit_s = time.monotonic() - t0
         report = {
             "words": words, "lines": page.locator("#lines .line").count(),
             "time_to_first_render_ms": round(cold["first_render_ms"], 1),
             "data_received_ms": round(cold["navigation_to_data_ms"], 1),
+            "tracks_received_ms": round(cold["tracks_ms"], 1),
             "open_wall_s": round(cold_wall_s, 2),
             "time_to_first_render_warm_ms": round(warm["first_render_ms"], 1),
+            "correction_round_trip_ms": round(edit_s * 1000, 1),
             "scroll": {key: round(v, 1) for key, v in stats.items()},
         }
         for key, value in report.items():

@@ -167,8 +167,10 @@ def test_view_model_has_prosody_lines_and_relative_pitch(served):
     data = client.get("/api/transcript/x").json()
     assert [(ln["first"], ln["last"]) for ln in data["lines"]] == [(0, 3), (4, 6), (7, 7)]
     assert [s["label"] for s in data["speakers"]] == ["Speaker 1", "Speaker 2"]
-    assert data["marks"][0]["evidence"] == {"intensity_z": 2.3, "threshold": 1.5}
-    assert data["lines"][0]["f0_st"] is None  # this synthetic transcript has no pitch track
+    assert data["marks"][0]["type"] == "emphasis" and "evidence" not in data["marks"][0]
+    tracks = client.get("/api/transcript/x/tracks").json()
+    assert tracks["evidence"][0] == {"intensity_z": 2.3, "threshold": 1.5}
+    assert tracks["f0_hz"] is None  # this synthetic transcript has no pitch track
 
 
 def test_library_search_and_job_states(served):

@@ -8,7 +8,7 @@ import pytest
 
 from capture.record import IntensityTrack, Overlap, PitchTrack, replace
 from review.corrections import CorrectionLayer, correct, make_edit
-from review.view import VIEW_HOP_S, speaker_medians_hz, view_model
+from review.view import VIEW_HOP_S, speaker_medians_hz, tracks_model, view_model
 from test_review_corrections import small_transcript
 
 HOP_S = 0.01
@@ -26,19 +26,25 @@ def _with_tracks():
                    overlaps=(Overlap(3.3, 3.6, ("S1", "S2")),))
 
 
-def test_semitones_are_relative_to_each_speakers_median():
+def test_medians_per_speaker_and_tracks_at_the_view_rate():
     t = _with_tracks()
     medians = speaker_medians_hz(t)
     assert medians["S2"] == pytest.approx(110.0)
     assert medians["S1"] in (200.0, 400.0)
+    tracks = tracks_model(t)
+    f0 = tracks["f0_hz"]
+    assert f0["hop"] == pytest.approx(VIEW_HOP_S) and f0["t0"] == 0.0
+    step = round(VIEW_HOP_S / HOP_S)
+    assert len(f0["v"]) == len(t.pitch.f0_hz[::step])
+    for k, v in enumerate(f0["v"]):
+        expected = t.pitch.f0_hz[k * step]
+        assert v == (None if expected is None else pytest.approx(expected))
+    db = tracks["db"]
+    assert db["v"][37] == pytest.approx(60 + 10 * np.sin(37 * VIEW_HOP_S), abs=0.01)
+    assert tracks["db_range"][1] == pytest.approx(70.0, abs=0.01)
+    assert tracks["evidence"] == [m.evidence for m in t.marks]
     data = view_model(correct(t, CorrectionLayer()), renderers=[], revision=0, edits=[])
-    first = data["lines"][0]["f0_st"]
-    assert first["hop"] == pytest.approx(VIEW_HOP_S)
-    values = [v for v in first["v"] if v is not None]
-    assert sorted({round(v) for v in values}) == sorted({round(12 * np.log2(f / medians["S1"])) for f in (200, 400)})
-    assert {v for v in data["lines"][1]["f0_st"]["v"] if v is not None} == {0.0}
-    db = data["lines"][1]["db"]
-    assert db["v"][0] == pytest.approx(60 + 10 * np.sin(db["t0"]), abs=0.05)
+    assert [s["median_hz"] for s in data["speakers"]] == [round(medians["S1"], 1), 110.0]
     assert data["overlaps"] == [{"start_s": 3.3, "end_s": 3.6, "speakers": ["S1", "S2"]}]
 
 
@@ -46,8 +52,14 @@ def test_a_speakers_baseline_is_the_reference_when_present():
     t = _with_tracks()
     t = replace(t, speakers=tuple(replace(s, baseline={"f0_median_hz": 100.0}) for s in t.speakers))
     data = view_model(correct(t, CorrectionLayer()), renderers=[], revision=0, edits=[])
-    assert {v for v in data["lines"][1]["f0_st"]["v"] if v is not None} == {round(12 * np.log2(1.1), 1)}
     assert [s["median_hz"] for s in data["speakers"]] == [100.0, 100.0]
+
+
+def test_a_new_speaker_gets_the_median_of_the_words_given_to_it():
+    t = _with_tracks()
+    layer = CorrectionLayer(edits=(make_edit(t, "word.speaker", {"first_word": 4, "last_word": 6, "speaker": "S3"}),))
+    data = view_model(correct(t, layer), renderers=[], revision=1, edits=[])
+    assert {s["id"]: s["median_hz"] for s in data["speakers"]}["S3"] == pytest.approx(110.0)
 
 
 def test_marks_keep_their_place_through_corrections():

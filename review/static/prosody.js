@@ -5,20 +5,23 @@
 const TSProsody = (() => {
   const BAND_H = 10, ROWS = 3, F0_TOP = BAND_H * ROWS + 4, H = F0_TOP + 84, F0_H = 44, DB_TOP = F0_TOP + 48, DB_H = 20, LABEL_Y = H - 4, ST_RANGE = 12, PX_PER_S = 110;
 
-  function path(track, x, y) {
+  // An SVG path through the part of a whole-recording track between a and b seconds, each value
+  // passed through f first (null: a gap in the line).
+  function path(track, a, b, x, y, f) {
     if (!track) return "";
+    const from = Math.max(0, Math.floor((a - track.t0) / track.hop)), to = Math.min(track.v.length, Math.ceil((b - track.t0) / track.hop) + 1);
     let d = "", pen = false;
-    track.v.forEach((v, k) => {
-      if (v === null) { pen = false; return; }
-      const px = x(track.t0 + k * track.hop).toFixed(1), py = y(v).toFixed(1);
-      d += (pen ? "L" : "M") + px + " " + py;
+    for (let k = from; k < to; k++) {
+      const v = track.v[k] === null ? null : f(track.v[k]);
+      if (v === null || !isFinite(v)) { pen = false; continue; }
+      d += (pen ? "L" : "M") + x(track.t0 + k * track.hop).toFixed(1) + " " + y(v).toFixed(1);
       pen = true;
-    });
+    }
     return d;
   }
 
-  function markTitle(m) {
-    const ev = Object.entries(m.evidence || {}).map(([k, v]) => `${k}: ${typeof v === "number" ? +v.toFixed(3) : JSON.stringify(v)}`);
+  function markTitle(m, evidence) {
+    const ev = Object.entries(evidence || {}).map(([k, v]) => `${k}: ${typeof v === "number" ? +v.toFixed(3) : JSON.stringify(v)}`);
     return `${m.type}${m.value !== null && m.value !== undefined ? " = " + JSON.stringify(m.value) : ""} (confidence ${(+m.confidence).toFixed(2)}, ${m.status})\n` + ev.join("\n");
   }
 
@@ -59,13 +62,13 @@ const TSProsody = (() => {
 
   // width_px: the strip's visible width, measured once by the caller (reading it per line would
   // force a layout of the whole page for every line drawn).
-  function draw(box, D, line, pauseTypes, sign, idx, width_px) {
+  function draw(box, D, T, line, pauseTypes, sign, idx, width_px) {
     const t0 = line.start_s, dur = Math.max(0.2, line.end_s - line.start_s);
     const W = Math.max(width_px || box.clientWidth || 640, Math.round(dur * PX_PER_S));
     const x = (t) => ((t - t0) / dur) * W;
     const inside = (a, b) => b > t0 && a < line.end_s;
     const yF0 = (st) => F0_TOP + F0_H / 2 - (Math.max(-ST_RANGE, Math.min(ST_RANGE, st)) / ST_RANGE) * (F0_H / 2);
-    const [lo, hi] = D.db_range || [0, 1];
+    const [lo, hi] = T.db_range || [0, 1];
     const yDb = (db) => DB_TOP + DB_H - Math.max(0, Math.min(1, (db - lo) / Math.max(1, hi - lo))) * DB_H;
     const color = (D.speakers.find((s) => s.id === line.speaker) || {}).color || "#444";
     const spk = D.speakers.find((s) => s.id === line.speaker);
@@ -92,8 +95,9 @@ const TSProsody = (() => {
       out.push(`<line class="tick" x1="${a}" x2="${a}" y1="${F0_TOP}" y2="${LABEL_Y - 8}"/>` +
         `<text class="wlabel" data-i="${i}" x="${a + 1}" y="${LABEL_Y}">${TS.esc(words.text[i])}</text>`);
     }
-    out.push(`<path class="db" d="${path(line.db, x, yDb)}"/>`);
-    out.push(`<path class="f0" stroke="${color}" d="${path(line.f0_st, x, yF0)}"/>`);
+    const median = spk && spk.median_hz;
+    out.push(`<path class="db" d="${path(T.db, line.start_s, line.end_s, x, yDb, (v) => v)}"/>`);
+    if (median) out.push(`<path class="f0" stroke="${color}" d="${path(T.f0_hz, line.start_s, line.end_s, x, yF0, (v) => (v > 0 ? 12 * Math.log2(v / median) : null))}"/>`);
     const rowsEnd = new Array(ROWS).fill(-Infinity);
     (idx ? idx.marks[k] : D.marks.map((_, n) => n)).forEach((n) => {
       const m = D.marks[n];
@@ -107,7 +111,7 @@ const TSProsody = (() => {
       rowsEnd[row] = a + w + 2;
       const y = 1 + row * BAND_H;
       out.push(`<g class="mark-band st-${m.status}" data-m="${n}" tabindex="0"><rect x="${a}" y="${y}" width="${Math.max(3, b - a)}" height="${BAND_H - 1}"/>` +
-        `<text x="${a + 2}" y="${y + BAND_H - 2}">${TS.esc(label)}</text><title>${TS.esc(markTitle(m))}</title></g>`);
+        `<text x="${a + 2}" y="${y + BAND_H - 2}">${TS.esc(label)}</text><title>${TS.esc(markTitle(m, T.evidence[m.orig]))}</title></g>`);
     });
     out.push(`<line class="cursor" x1="-10" x2="-10" y1="0" y2="${H}"/>`);
     out.push(`</svg>`);

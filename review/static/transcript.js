@@ -16,16 +16,22 @@
   let editing = 0;         // open editors: no redraw from polling while > 0
   let pinnedMark = -1;
   let userScrollUntil = 0;
-  const perf = (window.tsPerf = { navigation_to_data_ms: null, first_render_ms: null, renders: 0 });
+  const perf = (window.tsPerf = { navigation_to_data_ms: null, first_render_ms: null, tracks_ms: null, renders: 0 });
 
   audio.preservesPitch = true;   // speed changes keep the voice's pitch
   audio.mozPreservesPitch = true;
 
   // ------------------------------------------------------------------ loading and drawing
+  let T = null;            // what corrections never change: tracks and marks' evidence (sent once)
+
   async function load() {
+    const tracks = TS.getJSON(`${API}/tracks`);
     const data = await TS.getJSON(API);
     perf.navigation_to_data_ms = performance.now();
     show(data);
+    T = await tracks;
+    perf.tracks_ms = performance.now();
+    observeProsody();
   }
 
   function show(data) {
@@ -144,14 +150,15 @@
 
   let observer = null, prosodyIndex = null, stripWidth = 0;
   function observeProsody() {
+    if (observer) observer.disconnect();
+    if (!T) return;  // drawn once the tracks have arrived
     prosodyIndex = TSProsody.index(D);
     const first = linesBox.querySelector(".prosody");
     stripWidth = first ? first.clientWidth : 0;
-    if (observer) observer.disconnect();
     observer = new IntersectionObserver((entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
-        TSProsody.draw(e.target, D, D.lines[+e.target.dataset.k], PAUSE_MARKS, sign, prosodyIndex, stripWidth);
+        TSProsody.draw(e.target, D, T, D.lines[+e.target.dataset.k], PAUSE_MARKS, sign, prosodyIndex, stripWidth);
         observer.unobserve(e.target);
       }
     }, { rootMargin: "800px 0px" });
@@ -384,7 +391,8 @@
   // ------------------------------------------------------------------ marks: evidence on hover / focus
   function tipHtml(k) {
     const m = D.marks[k];
-    const rows = Object.entries(m.evidence || {}).map(([key, v]) =>
+    const evidence = T ? T.evidence[m.orig] : { "": "loading…" };
+    const rows = Object.entries(evidence || {}).map(([key, v]) =>
       `<tr><th>${TS.esc(key)}</th><td>${TS.esc(typeof v === "number" ? +v.toFixed(3) : JSON.stringify(v))}</td></tr>`).join("");
     return `<div class="tip-head"><b>${TS.esc(m.type)}</b>${m.value !== null && m.value !== undefined ? ` = ${TS.esc(JSON.stringify(m.value))}` : ""}
       <span class="muted">${TS.clock(m.start_s)}–${TS.clock(m.end_s)}, confidence ${(+m.confidence).toFixed(2)}</span></div>
