@@ -3,7 +3,7 @@
 (a) synthetic: espeak-ng SSML sentences, each with one manipulated word or stretch (emphasis,
     loud, quiet, pitch up/down, faster/slower, lengthening) and one ``<break>`` of 0.1-2 s, plus
     questions and statements. What espeak-ng 1.51 honours, measured on its output: ``<break>``
-    exactly; ``volume="x-loud"`` about +3..9 dB and ``"x-soft"`` about -8..-12 dB on the word;
+    exactly; ``volume="+200%"`` about +5..11 dB (``"x-loud"`` only +3..9) and ``"x-soft"`` about -8..-12 dB;
     ``pitch="+60%"``/``"-60%"`` about +5/-4.5 semitones; ``rate`` scales durations; "?" ends in
     a final rise, "." in a fall. ``<emphasis>`` alone changes little, so an emphasised word is
     ``<emphasis>`` plus moderate pitch (+25 %), volume ("loud") and rate (65 %): all three cues.
@@ -79,7 +79,7 @@ BREAKS_S = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
 # mark type -> (SSML open tag, close tag, words in the stretch, value)
 SYNTH_KINDS = {
     "emphasis": ('<emphasis level="strong"><prosody pitch="+25%" volume="loud" rate="65%">', "</prosody></emphasis>", 1, None),
-    "loud": ('<prosody volume="x-loud">', "</prosody>", 1, None),
+    "loud": ('<prosody volume="+200%">', "</prosody>", 1, None),
     "quiet": ('<prosody volume="x-soft">', "</prosody>", 1, None),
     "pitch_up": ('<prosody pitch="+60%">', "</prosody>", 1, "up"),
     "pitch_down": ('<prosody pitch="-60%">', "</prosody>", 1, "down"),
@@ -372,7 +372,7 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]
 FIXTURES = {  # small committed files for the always-on end-to-end test (tests/fixtures/prosody)
     "question.flac": "is your brother coming to the party on saturday?",
     "statement.flac": "your brother is coming to the party on saturday.",
-    "loud_and_pause.flac": 'we walked along the <prosody volume="x-loud">river</prosody> in the morning '
+    "loud_and_pause.flac": 'we walked along the <prosody volume="+200%">river</prosody> in the morning '
                            '<break time="700ms"/> and talked about the garden plans for next summer.',
 }
 

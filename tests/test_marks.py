@@ -187,7 +187,7 @@ def test_loud_word_is_loud_not_emphasis():
     loud = of_type(t, "loud")
     assert [(m.first_word, m.last_word) for m in loud] == [(6, 6)]
     assert loud[0].evidence["level_difference_db"] == [pytest.approx(8.0, abs=0.1)]
-    assert loud[0].evidence["threshold_db"] == 5.0
+    assert loud[0].evidence["threshold_db"] == 6.0
     assert not of_type(t, "emphasis") and not of_type(t, "quiet")
 
 
@@ -201,13 +201,13 @@ def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
 def test_emphasis_needs_two_of_pitch_loudness_and_length():
     lengths = {7: 0.5}
     words = regular_words(14, lengths=lengths)
-    f0 = _per_word(words, {7: BASE_HZ * 2 ** (2.5 / 12)}, BASE_HZ)
+    f0 = _per_word(words, {7: BASE_HZ * 2 ** (3.5 / 12)}, BASE_HZ)
     db = _per_word(words, {7: BASE_DB + 4}, BASE_DB)
     t = annotate(make_transcript(words, f0=f0, db=db))
     emphasis = of_type(t, "emphasis")
     assert [m.first_word for m in emphasis] == [7]
     assert set(emphasis[0].evidence["cues_passed"]) == {"pitch_above_st", "loudness_above_db", "duration_ratio"}
-    assert emphasis[0].evidence["pitch_above_st"] == pytest.approx(2.5, abs=0.1)
+    assert emphasis[0].evidence["pitch_above_st"] == pytest.approx(3.5, abs=0.1)
     # only longer: not emphasis
     t2 = annotate(make_transcript(words))
     assert not of_type(t2, "emphasis")

@@ -1,0 +1,49 @@
+"""The marks through the real pipeline (faster-whisper, SwiftF0) on committed espeak-ng fixtures
+made by ``python bench/prosody_testset.py --fixtures`` (truth by construction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capture.outputs import write_output_dir
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prosody"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from capture.pipeline import Engine, ProcessOptions
+    from transcribe.asr import AsrOptions
+    from transcribe.diarize import SpeakerOptions
+
+    return Engine(ProcessOptions(asr=AsrOptions(model="tiny.en", language="en"), speakers=SpeakerOptions(mode="none")))
+
+
+def _final(transcript):
+    finals = [m for m in transcript.marks if m.type == "intonation"]
+    assert finals, "no final intonation measured"
+    return max(finals, key=lambda m: m.end_s)
+
+
+@pytest.mark.slow
+def test_question_rises_and_statement_falls(engine):
+    assert _final(engine.process(FIXTURES / "question.flac")).value in ("rise", "slight_rise")
+    assert _final(engine.process(FIXTURES / "statement.flac")).value in ("fall", "slight_fall")
+
+
+@pytest.mark.slow
+def test_loud_word_and_timed_pause_reach_the_jefferson_transcript(engine, tmp_path):
+    t = engine.process(FIXTURES / "loud_and_pause.flac")
+    # "river" (volume +200 %) is spoken 0.93-1.21 s (libespeak-ng word events). The mark must
+    # cover that time; the recogniser's word edges come ~0.1 s late, so it may sit on "the".
+    loud = [m for m in t.marks if m.type == "loud"]
+    assert any(min(m.end_s, 1.21) - max(m.start_s, 0.93) >= 0.05 for m in loud)
+    pauses = [m for m in t.marks if m.type == "pause" and not m.evidence["micropause"]]
+    assert any(abs(m.evidence["duration_s"] - 0.7) <= 0.1 for m in pauses)
+    assert t.pipeline.options["thresholds"]["pauses"]["micropause_below_s"] == 0.2
+    folder = write_output_dir(t, tmp_path / "out")
+    jefferson = (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
+    assert "(0.7)" in jefferson and any(w.isupper() and len(w) > 2 for w in jefferson.split())
+    assert (folder / "transcript.gat2.txt").is_file()
