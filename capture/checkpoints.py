@@ -1,13 +1,16 @@
 """Stage results kept on disk so a restarted job skips the stages it already finished.
 
 Implements the ``Checkpoint`` protocol of ``capture.pipeline``: ``OUT/.tonescribe/checkpoints/
-<sha256>/<stage>.json`` holds the partial transcript after that stage, written atomically, so a
-crash during prosody does not re-run recognition. A checkpoint that cannot be read is ignored
-(the stage simply runs again).
+<sha256>/<options key>/<stage>.json`` holds the partial transcript after that stage, written
+atomically, so a crash during prosody does not re-run recognition. The options key is a hash of
+the pipeline options: a watcher restarted with another model does not reuse results made with
+the old one. A checkpoint that cannot be read is ignored (the stage simply runs again).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -21,9 +24,14 @@ logger = logging.getLogger("tonescribe.checkpoints")
 CHECKPOINT_DIR = "checkpoints"
 
 
+def options_key(options: dict) -> str:
+    return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class StageCheckpoints:
-    def __init__(self, state_dir: str | Path, sha256: str):
-        self.dir = Path(state_dir) / CHECKPOINT_DIR / sha256
+    def __init__(self, state_dir: str | Path, sha256: str, options: dict | None = None):
+        self.root = Path(state_dir) / CHECKPOINT_DIR / sha256
+        self.dir = self.root / options_key(options or {})
 
     def _file(self, stage: str) -> Path:
         return self.dir / f"{stage}.json"
@@ -46,4 +54,5 @@ class StageCheckpoints:
         return sorted(p.stem for p in self.dir.glob("*.json")) if self.dir.is_dir() else []
 
     def clear(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Remove this recording's checkpoints (for all options)."""
+        shutil.rmtree(self.root, ignore_errors=True)

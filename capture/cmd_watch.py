@@ -28,7 +28,7 @@ from capture.jobstore import JobStore, store_dir
 from capture.pipeline import Engine
 from capture.progress import configure_logging
 from capture.watcher import FolderWatcher, WatchOptions
-from capture.worker import JobRunner, WorkerOptions
+from capture.worker import JobRunner, WorkerOptions, write_error_note
 from transcribe.models import ModelNotFound
 
 logger = logging.getLogger("tonescribe.watch")
@@ -96,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
     store = JobStore(out)
     _remove_leftovers(out)
     for job in store.recover(crash_limit=args.max_attempts + 2):
-        logger.info("%s: was interrupted during %s; resuming", job.name, job.current_stage or "setup")
+        if job.state == "failed":
+            write_error_note(out, job.name, job.path, job.error)
+            logger.error("%s: failed: %s", job.name, job.error)
+        else:
+            logger.info("%s: was interrupted; resuming after stage %s", job.name, job.stage or "none")
 
     engine = Engine(process_options)
     try:
@@ -123,11 +127,12 @@ def run(args: argparse.Namespace) -> int:
     tick = max(0.05, min(args.interval, args.settle / 2 if args.settle > 0 else args.interval))
     try:
         while not stop.is_set():
-            try:
-                for arrival in watcher.poll():
+            for arrival in watcher.poll():
+                try:
                     runner.take_in(arrival.path, arrival.size_bytes, arrival.mtime_ns, arrival.unreadable)
-            except Exception:  # noqa: BLE001 - e.g. the store's disk is full: log, wait, try again
-                logger.exception("could not take in new files; trying again")
+                except Exception as exc:  # noqa: BLE001 - e.g. the store's disk is full: try again later
+                    logger.warning("could not queue %s (%s); trying again", arrival.path, exc)
+                    watcher.forget(arrival.path)
             if args.once and watcher.scans and not watcher.busy() and _idle(store):
                 break
             stop.wait(tick)
@@ -159,7 +164,24 @@ def _work(runner: JobRunner, stop: threading.Event) -> None:
             runner.work.wait(wait)
             continue
         logger.info("%s: started (%s, attempt %d)", job.name, job.path, job.attempts)
-        runner.run(job)
+        try:
+            runner.run(job)
+        except Exception as exc:  # noqa: BLE001 - the store cannot record the outcome (disk full?)
+            logger.warning("%s: could not record the outcome (%s); will retry", job.name, exc)
+            _give_back(runner, job, exc, stop)
+
+
+def _give_back(runner: JobRunner, job, exc: Exception, stop: threading.Event) -> None:
+    """Put the job back in the queue as soon as the store can be written again."""
+    delay = runner.options.backoff_s
+    while not stop.is_set():
+        try:
+            runner.store.defer(job.sha256, f"{type(exc).__name__}: {exc}", backoff_s=runner.options.backoff_s,
+                               backoff_max_s=runner.options.backoff_max_s)
+            return
+        except Exception:  # noqa: BLE001
+            stop.wait(delay)
+            delay = min(delay * 2, runner.options.backoff_max_s)
 
 
 def _idle(store: JobStore) -> bool:
@@ -188,19 +210,15 @@ def _lock(state_dir: Path):
 
 def _remove_leftovers(out: Path) -> None:
     """Staging folders and temporary files of writes cut short by a kill; never visible outputs."""
-    for folder in (out, store_dir(out) / "checkpoints"):
-        candidates = [folder] + ([p for p in folder.iterdir() if p.is_dir()] if folder.name == "checkpoints"
-                                 and folder.is_dir() else [])
-        for parent in candidates:
-            if not parent.is_dir():
-                continue
-            for entry in parent.iterdir():
-                if _LEFTOVER.match(entry.name):
-                    logger.info("removing leftover of an interrupted write: %s", entry)
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        entry.unlink(missing_ok=True)
+    checkpoints = store_dir(out) / "checkpoints"
+    entries = list(out.iterdir()) + (list(checkpoints.rglob(".*")) if checkpoints.is_dir() else [])
+    for entry in entries:
+        if _LEFTOVER.match(entry.name):
+            logger.info("removing leftover of an interrupted write: %s", entry)
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:

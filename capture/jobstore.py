@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL CHECK (state IN ('waiting', 'running', 'done', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     retries INTEGER NOT NULL DEFAULT 0,
+    interruptions INTEGER NOT NULL DEFAULT 0,
     stage TEXT,
     current_stage TEXT,
     error TEXT,
@@ -82,6 +83,7 @@ class Job:
     state: str
     attempts: int
     retries: int
+    interruptions: int
     stage: Optional[str]
     current_stage: Optional[str]
     error: Optional[str]
@@ -213,19 +215,22 @@ class JobStore:
 
     def recover(self, *, crash_limit: int) -> list[Job]:
         """After a crash or kill: jobs left ``running`` go back to ``waiting`` (their checkpoints
-        keep the finished stages). One that was interrupted ``crash_limit`` times fails instead,
-        so a file that kills the process cannot stop the queue for ever."""
+        keep the finished stages). One interrupted ``crash_limit`` times in a row without finishing
+        a stage fails instead, so a file that kills the process cannot stop the queue for ever.
+        Returns the jobs as they are now."""
         with self._tx() as db:
             rows = db.execute("SELECT * FROM jobs WHERE state = 'running'").fetchall()
             for row in rows:
-                if row["attempts"] >= crash_limit:
-                    reason = f"processing was interrupted {row['attempts']} times (the watcher crashed or was killed)"
+                count = row["interruptions"] + 1
+                if count >= crash_limit:
+                    reason = f"processing was interrupted {count} times (the watcher crashed or was killed)"
                     db.execute("UPDATE jobs SET state = 'failed', current_stage = NULL, error = ?, transient = 0, "
-                               "finished_at = ? WHERE sha256 = ?", (reason, time.time(), row["sha256"]))
+                               "interruptions = ?, finished_at = ? WHERE sha256 = ?",
+                               (reason, count, time.time(), row["sha256"]))
                 else:
-                    db.execute("UPDATE jobs SET state = 'waiting', current_stage = NULL WHERE sha256 = ?",
-                               (row["sha256"],))
-        return [_job(r) for r in rows]
+                    db.execute("UPDATE jobs SET state = 'waiting', current_stage = NULL, interruptions = ? "
+                               "WHERE sha256 = ?", (count, row["sha256"]))
+            return [_job(db.execute("SELECT * FROM jobs WHERE sha256 = ?", (r["sha256"],)).fetchone()) for r in rows]
 
     def claim(self, now: Optional[float] = None) -> Optional[Job]:
         """Take the oldest waiting job that is due and mark it running."""
@@ -255,7 +260,8 @@ class JobStore:
                              (sha256, stage)).fetchone()
             if row is not None:
                 db.execute("UPDATE stage_log SET seconds = ? WHERE id = ?", (seconds, row["id"]))
-            db.execute("UPDATE jobs SET stage = ?, current_stage = NULL WHERE sha256 = ?", (stage, sha256))
+            db.execute("UPDATE jobs SET stage = ?, current_stage = NULL, interruptions = 0 WHERE sha256 = ?",
+                       (stage, sha256))
 
     def stage_runs(self, sha256: str) -> dict[str, int]:
         """How often each stage was started (finished or not) for this recording."""
@@ -317,7 +323,8 @@ class JobStore:
             rows = db.execute("SELECT * FROM jobs WHERE state = 'failed' ORDER BY added_at").fetchall()
             chosen = [r for r in rows if not names or r["name"] in names or Path(r["path"]).name in names]
             for row in chosen:
-                db.execute("UPDATE jobs SET state = 'waiting', attempts = 0, retries = 0, error = NULL, "
+                db.execute("UPDATE jobs SET state = 'waiting', attempts = 0, retries = 0, interruptions = 0, "
+                           "error = NULL, "
                            "transient = 0, not_before = 0, finished_at = NULL WHERE sha256 = ?", (row["sha256"],))
         return [_job(r) for r in chosen]
 
@@ -329,7 +336,8 @@ def _one_line(text: str) -> str:
 def _job(row: sqlite3.Row) -> Job:
     return Job(
         sha256=row["sha256"], name=row["name"], path=row["path"], size_bytes=row["size_bytes"],
-        state=row["state"], attempts=row["attempts"], retries=row["retries"], stage=row["stage"],
+        state=row["state"], attempts=row["attempts"], retries=row["retries"],
+        interruptions=row["interruptions"], stage=row["stage"],
         current_stage=row["current_stage"], error=row["error"], transient=bool(row["transient"]),
         not_before=row["not_before"], duration_s=row["duration_s"], added_at=row["added_at"],
         started_at=row["started_at"], finished_at=row["finished_at"],

@@ -139,6 +139,12 @@ class FolderWatcher:
                 arrivals.append(arrival)
         return arrivals
 
+    def forget(self, path: str | Path) -> None:
+        """Report ``path`` again once it is (still) complete, e.g. after it could not be queued."""
+        with self._lock:
+            self._reported.pop(str(path), None)
+            self._dirty_files.add(str(path))
+
     def _wanted(self, path: str) -> bool:
         name = os.path.basename(path)
         return (not name.startswith(".") and os.path.splitext(name)[1].lower() in self.options.extensions

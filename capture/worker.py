@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,9 @@ def error_note_path(out_dir: Path, name: str) -> Path:
 
 
 def is_transient(exc: BaseException) -> bool:
+    """Errors of the machine rather than of the recording: worth waiting out."""
+    if isinstance(exc, sqlite3.OperationalError):  # the job store's own disk is full or read-only
+        return any(m in str(exc) for m in ("full", "readonly", "disk I/O", "locked", "unable to open"))
     return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
 
 
@@ -135,6 +139,8 @@ class JobRunner:
             if stage == "asr":
                 self.asr_slots.acquire()
                 self._local.holds_slot = True
+                if self.stop.is_set():  # asked to stop while waiting for the slot
+                    raise Stop()
             self.store.stage_started(job.sha256, stage)
         elif event == "end":
             if stage == "asr":
@@ -155,8 +161,8 @@ class JobRunner:
         except Requeued:
             self.store.delete(job.sha256)
             st = os.stat(job.path)
-            self.take_in(Path(job.path), st.st_size, st.st_mtime_ns, None)
-            return "waiting"
+            requeued = self.take_in(Path(job.path), st.st_size, st.st_mtime_ns, None)
+            return requeued.state if requeued else "waiting"
         except Stop:
             self.store.release(job.sha256)
             logger.info("%s: stopped between stages; it resumes from its checkpoint next time", job.name)
@@ -188,9 +194,10 @@ class JobRunner:
         folder = self.out_dir / job.name
         if _published(folder, job.sha256):  # killed after publishing, before the store knew
             transcript_json = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
+            export_after_write(folder, self.options.exports)
             self._finish(job, path, transcript_json["audio"]["duration_s"], transcript_json["pipeline"]["timings_s"])
             return "done"
-        checkpoints = StageCheckpoints(self.store.dir, job.sha256)
+        checkpoints = StageCheckpoints(self.store.dir, job.sha256, self.engine.options.as_dict())
         transcript = self.engine.process(path, checkpoint=checkpoints)
         if transcript.audio.sha256 != job.sha256:
             raise BadRecording("the file changed while it was being read; its new content is queued separately")
@@ -226,13 +233,18 @@ class JobRunner:
 
     def _fail(self, job: Job, reason: str) -> str:
         self.store.fail(job.sha256, reason)
-        line = f"{Path(job.path).name}: {' '.join(reason.split())}\n"
-        try:
-            atomic.write_text(error_note_path(self.out_dir, job.name), line)
-        except OSError as exc:
-            logger.warning("%s: could not write %s (%s)", job.name, error_note_path(self.out_dir, job.name), exc)
+        write_error_note(self.out_dir, job.name, job.path, reason)
         logger.error("%s: failed: %s", job.name, reason)
         return "failed"
+
+
+def write_error_note(out_dir: Path, name: str, source: str, reason: str) -> None:
+    """``OUT/<name>.error.txt``: one line, the file name and why it failed."""
+    note = error_note_path(out_dir, name)
+    try:
+        atomic.write_text(note, f"{Path(source).name}: {' '.join(str(reason).split())}\n")
+    except OSError as exc:
+        logger.warning("%s: could not write %s (%s)", name, note, exc)
 
 
 def move_original(path: Path, move_dir: Path, inbox: Optional[Path], store: JobStore) -> Optional[Path]:

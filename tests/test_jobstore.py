@@ -90,10 +90,21 @@ def test_recover_requeues_interrupted_jobs_and_fails_a_file_that_keeps_crashing(
     store.add("a" * 64, path="/a.wav", size_bytes=1, stem="a")
     store.stage_started(store.claim().sha256, "asr")  # b, third time
     store.claim()  # a, first time
-    store.recover(crash_limit=3)
+    recovered = {j.name: j for j in store.recover(crash_limit=3)}
     a, b = store.get("a" * 64), store.get("b" * 64)
+    assert recovered == {"a": a, "b": b}
     assert a.state == "waiting" and a.current_stage is None and a.attempts == 1
     assert b.state == "failed" and "interrupted 3 times" in b.error
+
+
+def test_finishing_a_stage_resets_the_interruption_count(store):
+    store.add("a" * 64, path="/a.wav", size_bytes=1, stem="a")
+    for stage in ("asr", "diarization", "prosody"):  # killed once in each stage: progress each time
+        store.stage_started(store.claim().sha256, stage)
+        store.stage_finished("a" * 64, stage, 1.0)
+        store.stage_started("a" * 64, "next")
+        store.recover(crash_limit=2)
+    assert store.get("a" * 64).state == "waiting"
 
 
 def test_stage_log_counts_runs_and_finish_records_timings(store):
@@ -169,8 +180,10 @@ def test_checkpoints_round_trip_atomically_and_ignore_damage(tmp_path):
     (ck.dir / "diarization.json").write_text('{"schema_version": "1.0", "audio": ')
     assert ck.load("diarization") is None
     assert ck.stages() == ["asr", "diarization"]
+    other_model = StageCheckpoints(tmp_path / "state", "a" * 64, {"asr": {"model": "base"}})
+    assert other_model.load("asr") is None  # results of other options are not reused
     ck.clear()
-    assert not ck.dir.exists()
+    assert not ck.dir.exists() and not ck.root.exists()
 
 
 def test_watcher_reports_a_file_only_after_it_settles(tmp_path):

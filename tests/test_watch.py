@@ -200,7 +200,7 @@ def test_sigterm_finishes_the_stage_checkpoints_and_exits(clips, dirs, watchers)
     assert w.terminate() == 0
     [job] = read_jobs(out)
     assert job["state"] == "waiting" and job["stage"] in ("asr", "diarization", "prosody")
-    assert (out / ".tonescribe" / "checkpoints" / job["sha256"] / "asr.json").is_file()
+    assert list((out / ".tonescribe" / "checkpoints" / job["sha256"]).glob("*/asr.json"))
     assert "stopping after the current stage" in w.output()
 
     w = watchers(inbox, out, "--no-overlap")
@@ -318,4 +318,99 @@ def test_output_folder_not_writable_then_writable(clips, dirs, watchers):
     assert [j["state"] for j in jobs] == ["done", "done"]
     # the retries reused the checkpoint: recognition ran once
     assert stage_runs(out)[jobs[1]["sha256"]]["asr"] == 1
+    assert checksums(inbox) == before
+
+
+def test_kill9_at_random_moments_never_shows_partial_output_or_duplicates(clips, dirs, watchers, tmp_path):
+    inbox, out = dirs
+    for i in range(6):
+        tone_file(inbox / f"tone {i}.wav", 180.0 + 7 * i)
+    shutil.copyfile(clips["hello"], inbox / "hello.wav")
+    shutil.copyfile(clips["bye"], inbox / "bye.wav")
+    speech_then_noise(clips["hello"], inbox / "medium1.wav", noise_s=15, seed=3)
+    speech_then_noise(clips["bye"], inbox / "medium2.wav", noise_s=15, seed=4)
+    before = checksums(inbox)
+    rng = np.random.default_rng(20261126)
+    kills = 4  # fewer than the 5 interruptions without progress after which a file is failed
+    for _ in range(kills):
+        w = watchers(inbox, out)
+        time.sleep(float(rng.uniform(2.0, 6.0)))  # start-up, intake and processing all get hit
+        w.kill9()
+        con = sqlite3.connect(f"file:{out / '.tonescribe' / 'jobs.db'}?mode=ro", uri=True)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+        known = {j["sha256"] for j in read_jobs(out)}
+        for folder in out.iterdir():  # whatever is visible is complete and belongs to a job
+            if folder.is_dir() and not folder.name.startswith("."):
+                data = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+                assert data["audio"]["sha256"] in known
+    w = watchers(inbox, out)
+    wait_until(lambda: all_finished(out, 10), timeout_s=300, what="all jobs after the kills", proc=w)
+    assert w.terminate() == 0
+    jobs = assert_store_matches_outputs(out)
+    assert sorted(j["name"] for j in jobs if j["state"] == "done") == sorted(Path(p).stem for p in before)
+    assert all(r["asr"] <= kills + 1 for r in stage_runs(out).values())
+    assert checksums(inbox) == before
+
+
+def test_move_done_moves_originals_and_a_second_watcher_is_refused(clips, dirs, watchers, tmp_path):
+    inbox, out = dirs
+    done_dir = tmp_path / "done"
+    (inbox / "day 1").mkdir()
+    shutil.copyfile(clips["hello"], inbox / "day 1" / "a.wav")
+    shutil.copyfile(clips["bye"], inbox / "b.wav")
+    before = checksums(inbox)
+    w = watchers(inbox, out, "--move-done", str(done_dir))
+    wait_until(lambda: states(out) == {"a": "done", "b": "done"}, timeout_s=120, what="both files", proc=w)
+    second = subprocess.run([sys.executable, "-m", "capture.cli", "watch", str(inbox), "--out", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2 and "already" in second.stderr
+    wait_until(lambda: checksums(done_dir) == before, timeout_s=30, what="the originals to be moved", proc=w)
+    shutil.copyfile(clips["hello"], inbox / "a again.wav")  # known content: not processed, moved too
+    wait_until(lambda: "a again.wav" in checksums(done_dir), timeout_s=30, what="the duplicate to be moved", proc=w)
+    assert w.terminate() == 0
+    assert checksums(inbox) == {}
+    assert len(assert_store_matches_outputs(out)) == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB filesystem (tmpfs) for the output folder, so it can really run full."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_disk_full_is_waited_out_not_failed(clips, dirs, watchers, small_disk):
+    inbox, _ = dirs
+    out = small_disk / "out"
+    shutil.copyfile(clips["bye"], inbox / "first.wav")
+    w = watchers(inbox, out)
+    wait_until(lambda: states(out) == {"first": "done"}, timeout_s=120, what="the first file", proc=w)
+    filler = small_disk / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    try:
+        shutil.copyfile(clips["hello"], inbox / "second.wav")
+        before = checksums(inbox)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # while the disk is full: nothing fails, nothing half-written
+            assert "failed" not in states(out).values()
+            assert not (out / "second").exists() and w.alive()
+            time.sleep(0.5)
+        assert "No space left on device" in w.output() or "disk is full" in w.output()
+    finally:
+        filler.unlink()
+    wait_until(lambda: states(out).get("second") == "done", timeout_s=120, what="completion with space", proc=w)
+    assert w.terminate() == 0
+    assert [j["state"] for j in assert_store_matches_outputs(out)] == ["done", "done"]
     assert checksums(inbox) == before
