@@ -39,7 +39,7 @@ def make_transcript(words, *, duration_s=None, f0=None, db=None, pauses=(), over
             utterances.append(Utterance(ws[start].speaker, ws[start].start_s, ws[k - 1].end_s,
                                         " ".join(w.text for w in ws[start:k]), start, k - 1))
             start = k
-    ids = speakers or sorted({w.speaker for w in ws})
+    ids = speakers if speakers is not None else sorted({w.speaker for w in ws})
     return Transcript(
         audio=AudioInfo(path="/x/test.wav", sha256="0", duration_s=duration_s, sample_rate_hz=16000, channels=1),
         pipeline=Pipeline(version="test", models={}, options={}, device="cpu", timings_s={}),

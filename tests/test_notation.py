@@ -125,3 +125,28 @@ def test_render_reports_a_bad_folder(tmp_path, capsys, make_bad):
         (folder / "transcript.json").write_text("{not json")
     assert main(["render", str(folder)]) == 2
     assert "tonescribe: error:" in capsys.readouterr().err
+
+
+def test_overlapping_talk_is_cut_and_bracketed_in_line():
+    words = [("a", 0.0, 0.3, "S1"), ("b", 0.35, 0.6, "S1"), ("c", 0.65, 0.9, "S1"), ("d", 0.95, 1.2, "S1"),
+             ("x", 0.3, 0.5, "S2"), ("y", 0.55, 0.8, "S2")]
+    t = make_transcript(words, overlaps=[Overlap(0.3, 0.8, ("S1", "S2"))])
+    t = replace(t, utterances=(Utterance("S1", 0.0, 1.2, "a b c d", 0, 3), Utterance("S2", 0.3, 0.8, "x y", 4, 5)),
+                marks=(Mark("overlap", 0.3, 0.8, 1, 2, "S1", ["S2"], 1.0, {"overlap": 0}),
+                       Mark("overlap", 0.3, 0.8, 4, 5, "S2", ["S1"], 1.0, {"overlap": 0})))
+    assert render_jefferson(t).splitlines()[2:] == [
+        "  1 S1: a [b c]",
+        "  2 S2:   [x y]",
+        "  3 S1: d",
+    ]
+
+
+def test_empty_and_speakerless_transcripts_render():
+    from prosody.marks import annotate
+
+    t = make_transcript(regular_words(6))
+    empty = annotate(replace(t, words=(), utterances=(), pauses=(), speakers=()))
+    assert empty.marks == ()
+    assert render_jefferson(empty).splitlines()[2:] == [] and render_gat2(empty).splitlines()[2:] == []
+    nobody = annotate(make_transcript([(w, a, b, None) for w, a, b, _ in regular_words(6)], speakers=[]))
+    assert render_jefferson(nobody).splitlines()[2].startswith("  1 ?:  ba ba")

@@ -118,8 +118,9 @@ def talk_lines(transcript: Transcript, *, split_after: frozenset = frozenset()) 
         for i in islice(order, place[start] + 1, None):
             w = words[i]
             if i in taken:
-                if w.speaker != speaker and w.end_s > words[run[-1]].end_s + 0.05:
-                    break  # someone else went on talking after this speaker's last word
+                shared = any(o.start_s - 0.05 <= w.start_s < o.end_s and speaker in o.speakers for o in overlaps)
+                if w.speaker != speaker and not shared and w.start_s >= words[run[-1]].end_s - 0.05:
+                    break  # someone else took the floor in the clear after this speaker's last word
                 continue
             if run[-1] in split_after:
                 break
@@ -252,7 +253,7 @@ def render_talk(
     table = word_marks(transcript)
     rows: list[tuple[str, list[Token]]] = []
     latched_onto = False
-    shown = None  # the speaker whose label was written last
+    shown: object = object()  # the speaker whose label was written last
     for line in talk_lines(transcript, split_after=split_after):
         tokens = [Token(pause_text(item)) if not isinstance(item, int) else word_token(item, table.get(item, WordMarks()))
                   for item in line.items]
