@@ -163,6 +163,11 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=404)
 
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        rid = request.path_params.get("rid", "")
+        logger.warning("cannot read %s: %s", rid, exc)
+        return JSONResponse({"error": f"cannot read {rid!r}: {exc}"}, status_code=422)
+
     routes = [
         Route("/", library_page),
         Route("/api/library", library_json),
@@ -181,5 +186,6 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         Middleware(TokenMiddleware, token=token, port=port),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={library.NotInOutdir: not_found})
+                    exception_handlers={library.NotInOutdir: not_found, ValueError: unreadable,
+                                        KeyError: unreadable, TypeError: unreadable})
     return app

@@ -320,6 +320,21 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     page.click("#undo")
     page.wait_for_function("!document.querySelector('#L0 .note')")
 
+    # undo an earlier correction from the history, keeping the one made after it
+    w2 = next(i for i in range(len(W["text"])) if i not in (w, k, other) and W["start"][i] > 1.0)
+    page.dblclick(f"span.w[data-i='{w2}']")
+    page.fill("input.word-edit", "TYPO")
+    page.press("input.word-edit", "Enter")
+    page.wait_for_function(f"document.querySelector(\"span.w[data-i='{w2}']\").textContent === 'TYPO'")
+    page.fill("input.spk-name[data-spk='S2']", "Nurse")
+    page.press("input.spk-name[data-spk='S2']", "Enter")
+    page.wait_for_function("[...document.querySelectorAll('.who')].some(e => e.textContent === 'Nurse')")
+    page.click("#history summary")
+    page.locator("#history li", has_text="TYPO").locator("button[data-undo]").click()
+    page.wait_for_function(f"document.querySelector(\"span.w[data-i='{w2}']\").textContent === {json.dumps(W['text'][w2])}")
+    assert page.input_value("input.spk-name[data-spk='S2']") == "Nurse"
+    page.click("#history summary")
+
     # the text views show the corrected transcript
     for name in ("transcript.jefferson.txt", "transcript.gat2.txt", "transcript.txt"):
         if page.locator(f"input[name=view][value='{name}']").count():
@@ -339,7 +354,8 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     assert page.locator("#L0 .note").count() == 0
     layer = json.loads((folder / "corrections.json").read_text())
     assert [e["op"] for e in layer["edits"]] == ["speaker.label", "word.text", "mark.review", "word.text",
-                                                 "turn.split", "turn.merge", "word.speaker"]
+                                                 "turn.split", "turn.merge", "word.speaker", "speaker.label"]
+    assert [e["args"].get("text") for e in layer["undone"]] == ["laughs after this", "TYPO"]
     assert _view(page, "dialogue")["lines"][-1]["speaker"] == speaker_after
     assert (folder / "transcript.json").read_bytes() == original
     assert not errors, errors

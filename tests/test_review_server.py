@@ -246,3 +246,16 @@ def test_a_large_audio_file_is_hashed_once(served, monkeypatch):
         assert client.get("/audio/x", headers={"Range": "bytes=0-99"}).status_code == 206
     assert len(calls) == 1
     assert np.frombuffer(client.get("/audio/x", headers={"Range": "bytes=44-45"}).content, dtype="<i2").size == 1
+
+
+def test_a_broken_transcript_gives_a_clear_error_and_the_library_still_lists(served, tmp_path: Path):
+    client, out, _ = served
+    (out / "broken").mkdir()
+    (out / "broken" / "transcript.json").write_text('{"schema_version": "1.0", "audio": ')
+    r = client.get("/api/transcript/broken")
+    assert r.status_code == 422 and "cannot read 'broken'" in r.json()["error"]
+    (out / "broken" / "transcript.json").write_text('{"schema_version": "9.0"}')
+    assert "schema_version" in client.get("/api/transcript/broken").json()["error"]
+    states = {e["name"]: e["state"] for e in client.get("/api/library").json()["recordings"]}
+    assert states == {"broken": "unreadable", "x": "done"}
+    assert client.get("/api/transcript/x").status_code == 200

@@ -42,6 +42,7 @@
     renderLines();
     renderSelection();
     $("undo").disabled = !D.edits.length;
+    renderHistory();
     $("seek").max = audio.duration || D.audio.duration_s || 1;
     if (D.skipped.length) setStatus(`${D.skipped.length} correction(s) no longer match this transcript and are not shown`);
     perf.renders += 1;
@@ -277,6 +278,33 @@
   async function redo() {
     try { show(await TS.post(`${API}/redo`, {})); setStatus("redone"); } catch (e) { setStatus(e.message); }
   }
+  function describe(e) {
+    const a = e.args, spk = (id) => speaker(id).label;
+    switch (e.op) {
+      case "word.text": return a.text ? `word → “${a.text}”` : "word deleted";
+      case "word.speaker": return `${a.last_word - a.first_word + 1} word(s) → ${spk(a.speaker)}`;
+      case "turn.split": return "turn split";
+      case "turn.merge": return "turns joined";
+      case "speaker.label": return `${a.speaker} named “${a.label}”`;
+      case "mark.review": return `${(D.marks.find((m) => m.orig === a.mark) || {}).type || "mark"} ${a.status}`;
+      case "line.note": return a.text ? `note “${a.text.slice(0, 30)}”` : "note removed";
+      default: return e.op;
+    }
+  }
+
+  function renderHistory() {
+    const list = $("history").querySelector("ol");
+    list.innerHTML = D.edits.slice().reverse().map((e) => `<li><span>${TS.esc(describe(e))}</span>
+      <span class="muted">${TS.esc((e.at || "").slice(11, 19))}</span>
+      <button type="button" data-undo="${TS.esc(e.id)}" title="Undo this correction only">undo</button></li>`).join("") ||
+      `<li class="muted">No corrections yet.</li>`;
+  }
+
+  $("history").addEventListener("click", async (e) => {
+    const b = e.target.closest("button[data-undo]");
+    if (!b) return;
+    try { show(await TS.post(`${API}/undo`, { id: b.dataset.undo })); setStatus("undone"); } catch (err) { setStatus(err.message); }
+  });
   $("undo").addEventListener("click", undo);
   $("redo").addEventListener("click", redo);
 
