@@ -84,8 +84,10 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         def make() -> bytes:
             layer = corrections.load_layer(f)
             edits = [{"id": e.id, "op": e.op, "args": e.args, "at": e.at} for e in layer.edits[-30:]]
-            return _json(view.view_model(cache.corrected(f), renderers=list(text_views().items()),
-                                         revision=layer.revision, edits=edits))
+            model = view.view_model(cache.corrected(f), renderers=list(text_views().items()),
+                                    revision=layer.revision, edits=edits)
+            model["version"] = f"{layer.revision}.{key[0][0]}"
+            return _json(model)
 
         # The files are read after their stamps are taken: if they changed meanwhile (another tab
         # saved), the stamps differ afterwards and the data is made again for the new ones.
@@ -108,9 +110,15 @@ def create_app(outdir: Path, *, token: str, port: int) -> Starlette:
         data = await run_in_threadpool(_tracks_bytes, folder(request))
         return Response(data, media_type="application/json", headers={"cache-control": "no-store"})
 
+    def _version(f: Path) -> str:
+        """Changes whenever the page would: a correction saved, or transcript.json written again."""
+        return f"{corrections.load_layer(f).revision}.{library.file_stamp(f / TRANSCRIPT_JSON)[0]}"
+
     async def revision_json(request: Request) -> Response:
-        layer = await run_in_threadpool(corrections.load_layer, folder(request))
-        return JSONResponse({"revision": layer.revision}, headers={"cache-control": "no-store"})
+        f = folder(request)
+        layer = await run_in_threadpool(corrections.load_layer, f)
+        return JSONResponse({"revision": layer.revision, "version": await run_in_threadpool(_version, f)},
+                            headers={"cache-control": "no-store"})
 
     async def render_text(request: Request) -> Response:
         f, name = folder(request), request.path_params["name"]

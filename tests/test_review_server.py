@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 
 from capture.outputs import write_output_dir
-from capture.record import AudioInfo, replace
+from capture.record import AudioInfo, Transcript, replace
 from conftest import harmonic_tone
 from review.app import create_app
 from review.corrections import CORRECTIONS_JSON
@@ -155,11 +155,17 @@ def test_edits_through_the_api_keep_transcript_json(served):
     assert client.post("/api/transcript/x/edit", content=b"not json",
                        headers={"content-type": "application/json"}).status_code == 400
     assert "who" in client.get("/api/transcript/x/render/transcript.txt").text
-    assert client.get("/api/transcript/x/revision").json() == {"revision": 2}
+    seen = client.get("/api/transcript/x/revision").json()
+    assert seen["revision"] == 2 and seen["version"] == client.get("/api/transcript/x").json()["version"]
     r = client.post("/api/transcript/x/undo", json={})
     assert r.json()["marks"][0]["status"] == "unreviewed"
     assert client.post("/api/transcript/x/frobnicate", json={}).status_code == 404
     assert (out / "x" / "transcript.json").read_bytes() == original
+    before = client.get("/api/transcript/x/revision").json()["version"]
+    time.sleep(0.01)
+    write_output_dir(Transcript.load(out / "x" / "transcript.json"), out / "x")  # processed again
+    after = client.get("/api/transcript/x/revision").json()
+    assert after["revision"] == 3 and after["version"] != before  # open pages reload
 
 
 def test_view_model_has_prosody_lines_and_relative_pitch(served):

@@ -478,8 +478,10 @@
   setInterval(async () => {
     if (!D || editing > 0 || document.hidden) return;
     try {
-      const { revision } = await TS.getJSON(`${API}/revision`);
-      if (revision !== D.revision && editing === 0) {
+      const { version } = await TS.getJSON(`${API}/revision`);
+      if (version !== D.version && editing === 0) {
+        const transcriptChanged = version.split(".")[1] !== String(D.version).split(".")[1];
+        if (transcriptChanged) T = await TS.getJSON(`${API}/tracks`);
         show(await TS.getJSON(API));
         const view = sessionStorage.getItem(`view:${RID}`);
         if (view && view !== "words") showTextView(view);
