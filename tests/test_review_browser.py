@@ -446,3 +446,39 @@ SCROLL_JS = """async () => {
              max_frame_ms: gaps[gaps.length - 1], long_tasks: long.length, long_task_ms: long.reduce((a, b) => a + b, 0),
              px_per_frame: end / steps };
 }"""
+
+
+@pytest.mark.corpus
+def test_a_real_meeting_shows_speakers_and_overlaps(corpus_dir: Path, browser, tmp_path: Path):
+    """The AMI mixture (four people, 12.6 % overlapped speech) through the whole pipeline: the page
+    colours each speaker's turns and draws the overlaps the pipeline found."""
+    out = tmp_path / "out"
+    meeting = corpus_dir / "ami_mixture_4spk" / "mixture.wav"
+    r = subprocess.run([sys.executable, "-m", "capture.cli", "process", str(meeting), "--out", str(out), "-q"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    t = Transcript.load(out / "mixture" / "transcript.json")
+    proc, url = _serve(out)
+    context = browser.new_context(viewport={"width": 1200, "height": 820})
+    page = context.new_page()
+    try:
+        base, token = url.split("/?token=")
+        page.goto(f"{base}/t/mixture?token={token}")
+        page.wait_for_function("window.tsPerf && window.tsPerf.tracks_ms !== null", timeout=120_000)
+        colours = page.evaluate("[...new Set([...document.querySelectorAll('#lines .line')]"
+                                ".map(e => e.style.getPropertyValue('--c')))]")
+        assert len(colours) == len({u.speaker for u in t.utterances})
+        if not t.overlaps:
+            pytest.skip("the pipeline found no overlap in this meeting")
+        o = t.overlaps[0]
+        inside = [i for i, w in enumerate(t.words) if w.start_s < o.end_s and w.end_s > o.start_s]
+        assert inside and all("ov" in page.get_attribute(f"span.w[data-i='{i}']", "class").split() for i in inside)
+        k = next(k for k, u in enumerate(t.utterances) if u.start_s < o.end_s and u.end_s > o.start_s)
+        page.locator(f"#L{k}").scroll_into_view_if_needed()
+        page.wait_for_selector(f"#L{k} .prosody svg .overlap rect")
+        title = page.text_content(f"#L{k} .prosody svg .overlap title")
+        assert all(s in title for s in o.speakers)
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(10)
