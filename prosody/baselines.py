@@ -71,24 +71,31 @@ def track_arrays(transcript: Transcript) -> tuple[np.ndarray, np.ndarray, float]
     return f0[:n], db[:n], transcript.pitch.hop_s
 
 
-def measure_words(transcript: Transcript) -> list[WordMeasure]:
+def silence_level_db(db: np.ndarray) -> Optional[float]:
+    valid = db[~np.isnan(db)] if db.size else db
+    return silence_threshold_db(valid) if valid.size else None
+
+
+def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, float]]] = None) -> list[WordMeasure]:
+    """Measures per word, over ``spans`` (start_s, end_s) when given, else the words' own times."""
     f0, db, hop_s = track_arrays(transcript)
-    threshold = silence_threshold_db(db[~np.isnan(db)]) if db.size and np.any(~np.isnan(db)) else None
+    threshold = silence_level_db(db)
     out = []
     for i, w in enumerate(transcript.words):
         syllables = count_syllables(w.text, language=transcript.language)
-        if threshold is None or w.end_s <= w.start_s:
-            out.append(WordMeasure(i, w.speaker, w.start_s, w.end_s, syllables, max(0.0, w.end_s - w.start_s),
+        start_s, end_s = spans[i] if spans is not None else (w.start_s, w.end_s)
+        if threshold is None or end_s <= start_s:
+            out.append(WordMeasure(i, w.speaker, start_s, end_s, syllables, max(0.0, end_s - start_s),
                                    0.0, None, None, None, None, None))
             continue
-        frames = frame_range(w.start_s, w.end_s, hop_s=hop_s, n_frames=len(db))
+        frames = frame_range(start_s, end_s, hop_s=hop_s, n_frames=len(db))
         levels, pitches = db[frames], f0[frames]
         sounding = levels >= threshold
         voiced = pitches[sounding & ~np.isnan(pitches)]
-        sounding_s = min(w.end_s - w.start_s, float(sounding.sum()) * hop_s)
+        sounding_s = min(end_s - start_s, float(sounding.sum()) * hop_s)
         level = float(10 * np.log10(np.mean(10 ** (levels[sounding] / 10)))) if sounding.any() else None
         out.append(WordMeasure(
-            index=i, speaker=w.speaker, start_s=w.start_s, end_s=w.end_s, syllables=syllables,
+            index=i, speaker=w.speaker, start_s=start_s, end_s=end_s, syllables=syllables,
             sounding_s=round(sounding_s, 3), voiced_s=round(voiced.size * hop_s, 3),
             f0_hz=float(np.median(voiced)) if voiced.size else None,
             f0_peak_hz=float(np.percentile(voiced, 90)) if voiced.size else None,

@@ -324,3 +324,23 @@ def test_no_tracks_still_gives_pause_marks():
 
     t = annotate(replace(t, pitch=None, intensity=None))
     assert [m.type for m in t.marks] == ["pause"]
+
+
+# --------------------------------------------------------------------------- re-timing on syllable nuclei
+
+
+def test_word_edges_are_retimed_on_syllable_nuclei():
+    from prosody.marks.timing import refine
+
+    true_edges = [0.2, 0.5, 0.8, 1.1, 1.4, 1.7]
+    times = np.arange(int(2.0 / HOP_S)) * HOP_S
+    db = np.full(times.size, SILENCE_DB)
+    for a, b in zip(true_edges, true_edges[1:]):
+        inside = (times >= a) & (times < b)
+        db[inside] = 55 + 20 * np.sin(np.pi * (times[inside] - a) / (b - a))  # one syllable, dips at the edges
+    f0 = np.where(db > 40, BASE_HZ, np.nan)
+    late = [(a + 0.1, b + 0.1, 1) for a, b in zip(true_edges, true_edges[1:])]  # recogniser 0.1 s late
+    spans = refine(late, db, f0, hop_s=HOP_S, silence_db=30.0)
+    inner = [span[0] for span in spans[1:]]
+    assert inner == pytest.approx(true_edges[1:-1], abs=0.021)
+    assert spans[0][0] == pytest.approx(0.3) and spans[-1][1] == pytest.approx(1.8)  # outer edges kept

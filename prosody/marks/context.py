@@ -9,7 +9,9 @@ from typing import Optional
 import numpy as np
 
 from capture.record import Transcript
-from prosody.baselines import SpeakerBaseline, WordMeasure, measure_words, speaker_baselines, track_arrays
+from prosody.baselines import (SpeakerBaseline, WordMeasure, measure_words, silence_level_db, speaker_baselines,
+                               track_arrays)
+from prosody.marks.timing import nuclei, refine
 from prosody.thresholds import Thresholds
 
 
@@ -29,7 +31,7 @@ class Context:
     @classmethod
     def build(cls, transcript: Transcript, thresholds: Thresholds) -> "Context":
         f0, db, hop_s = track_arrays(transcript)
-        measures = measure_words(transcript)
+        measures = measure_words(transcript, spans=measuring_spans(transcript, f0, db, hop_s))
         baselines = speaker_baselines(measures, hop_s=hop_s, f0=f0, rate_window_words=thresholds.tempo.window_words)
         ctx = cls(transcript, thresholds, measures, baselines, f0, db, hop_s)
         words = transcript.words
@@ -55,6 +57,29 @@ class Context:
 
     def st(self, i: int, hz: Optional[float]) -> Optional[float]:
         return self.baseline(i).st(hz)
+
+
+def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_s: float) -> list[tuple[float, float]]:
+    """Each word's span re-timed on syllable nuclei, per speaker (see ``timing``)."""
+    from prosody.syllables import count_syllables
+
+    words = transcript.words
+    spans = [(w.start_s, w.end_s) for w in words]
+    silence = silence_level_db(db)
+    if silence is None or not words:
+        return spans
+    peaks = nuclei(db, f0, hop_s=hop_s, silence_db=silence)
+    speakers = {w.speaker for w in words}
+    for speaker in speakers:
+        mine = sorted((i for i, w in enumerate(words) if w.speaker == speaker), key=lambda i: words[i].start_s)
+        others = [(w.start_s, w.end_s) for w in words if w.speaker != speaker]
+        own = peaks if len(speakers) == 1 else np.array(
+            [p for p in peaks if not any(a <= p * hop_s <= b for a, b in others)], dtype=int)
+        got = refine([(words[i].start_s, words[i].end_s, count_syllables(words[i].text, language=transcript.language))
+                      for i in mine], db, f0, hop_s=hop_s, silence_db=silence, peaks=own)
+        for i, span in zip(mine, got):
+            spans[i] = span
+    return spans
 
 
 def confidence(measured: float, threshold: float) -> float:

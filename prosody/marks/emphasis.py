@@ -42,7 +42,7 @@ def find(ctx: Context) -> list[Mark]:
         w = ctx.transcript.words[i]
         score = sum(min(2.0, measured[k] / limits[k]) for k in passed) / len(passed)
         marks.append(Mark(
-            type="emphasis", start_s=w.start_s, end_s=w.end_s, first_word=i, last_word=i, speaker=w.speaker,
+            type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
             evidence={**measured, "cues_passed": passed, "thresholds": limits, "min_cues": th.min_cues},
         ))

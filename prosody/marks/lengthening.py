@@ -30,7 +30,7 @@ def find(ctx: Context) -> list[Mark]:
         excess = ctx.measures[i].sounding_s - expected
         colons = int(min(3, max(1, round(excess / th.colon_per_s))))
         marks.append(Mark(
-            type="lengthening", start_s=words[i].start_s, end_s=words[i].end_s, first_word=i, last_word=i,
+            type="lengthening", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value=colons, confidence=confidence(mine, th.duration_ratio),
             evidence={"duration_ratio": r(mine), "sounding_s": ctx.measures[i].sounding_s,
                       "expected_s": r(expected, 3), "syllables": ctx.measures[i].syllables,

@@ -37,7 +37,7 @@ def find(ctx: Context) -> list[Mark]:
             words = [ctx.transcript.words[i] for i in run]
             mean = sum(flagged[i] for i in run) / len(run)
             marks.append(Mark(
-                type=kind, start_s=words[0].start_s, end_s=words[-1].end_s, first_word=run[0],
+                type=kind, start_s=ctx.measures[run[0]].start_s, end_s=ctx.measures[run[-1]].end_s, first_word=run[0],
                 last_word=run[-1], speaker=words[0].speaker, value=r(mean),
                 confidence=confidence(sign * mean, threshold),
                 evidence={"level_difference_db": [r(flagged[i]) for i in run],

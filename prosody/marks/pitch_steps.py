@@ -48,7 +48,7 @@ def find(ctx: Context) -> list[Mark]:
         if abs(step) < limit or sign * level < th.landing_beyond_median_st:
             continue
         marks.append(Mark(
-            type="pitch_step", start_s=words[i].start_s, end_s=words[i].end_s, first_word=i, last_word=i,
+            type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
             evidence={"step_st": r(step), "word_onset_st": r(level), "previous_word_end_st": r(previous),
                       "previous_word": p, "threshold_st": r(limit), "min_step_st": th.min_step_st,

@@ -28,7 +28,6 @@ def _not_one_word(syllables: list[int], seconds: list[float], median: float, lim
 
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.tempo
-    words = ctx.transcript.words
     marks = []
     for speaker, mine in ctx.by_speaker.items():
         base = ctx.baselines[speaker]
@@ -58,7 +57,7 @@ def find(ctx: Context) -> list[Mark]:
             taken |= set(range(a, b + 1))
             run = timed[a: b + 1]
             marks.append(Mark(
-                type="tempo", start_s=words[run[0]].start_s, end_s=words[run[-1]].end_s,
+                type="tempo", start_s=ctx.measures[run[0]].start_s, end_s=ctx.measures[run[-1]].end_s,
                 first_word=run[0], last_word=run[-1], speaker=speaker,
                 value="faster" if rate > median else "slower",
                 confidence=confidence(abs(rate - median), limit),

@@ -9,18 +9,13 @@ syllable is not located); final pitch movements ``?`` high rise, ``,`` rise to m
 
 from __future__ import annotations
 
-from capture.record import Mark, Transcript
+from capture.record import Transcript
 from prosody.notation.jefferson import pause_text
-from prosody.notation.layout import Token, WordMarks, render_talk, strip_punctuation, vowel_colons
+from prosody.notation.layout import Token, WordMarks, bracket, render_talk, strip_punctuation, vowel_colons
 
 INTONATION = {"fall": ".", "slight_fall": ";", "level": "-", "slight_rise": ",", "rise": "?"}
-OPEN = {"overlap": "[", "loud": "<<f> ", "quiet": "<<p> ", "tempo:faster": "<<all> ", "tempo:slower": "<<len> "}
+OPEN = {"overlap": "[", "tempo:faster": "<<all> ", "tempo:slower": "<<len> ", "loud": "<<f> ", "quiet": "<<p> "}
 CLOSE = {"overlap": "]", "loud": ">", "quiet": ">", "tempo:faster": ">", "tempo:slower": ">"}
-NESTING = ("overlap", "tempo:faster", "tempo:slower", "loud", "quiet")
-
-
-def _key(m: Mark) -> str:
-    return f"tempo:{m.value}" if m.type == "tempo" else m.type
 
 
 def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
@@ -30,14 +25,7 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
         text = vowel_colons(text, int(kinds["lengthening"].value))
     if "emphasis" in kinds:
         text = text.upper()
-    if "pitch_step" in kinds:
-        text = ("↑" if kinds["pitch_step"].value == "up" else "↓") + text
-    if "intonation" in kinds:
-        text += INTONATION[kinds["intonation"].value]
-    opens = sorted((m for m in marks.opens if _key(m) in OPEN), key=lambda m: NESTING.index(_key(m)))
-    closes = sorted((m for m in marks.closes if _key(m) in CLOSE), key=lambda m: -NESTING.index(_key(m)))
-    text = "".join(OPEN[_key(m)] for m in opens) + text + "".join(CLOSE[_key(m)] for m in closes)
-    return Token(text, tuple(m.evidence["overlap"] for m in opens if m.type == "overlap"))
+    return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 
 def render_gat2(transcript: Transcript) -> str:

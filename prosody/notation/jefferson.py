@@ -10,17 +10,12 @@ underline. The recogniser's punctuation and capitals are dropped: they would rea
 from __future__ import annotations
 
 from capture.record import Mark, Transcript
-from prosody.notation.layout import Token, WordMarks, render_talk, strip_punctuation, vowel_colons
+from prosody.notation.layout import Token, WordMarks, bracket, render_talk, strip_punctuation, vowel_colons
 
 UNDERLINE = "\u0332"
 INTONATION = {"fall": ".", "slight_fall": ",", "level": ",", "slight_rise": "¿", "rise": "?"}
-OPEN = {"overlap": "[", "tempo:faster": ">", "tempo:slower": "<", "quiet": "°"}
+OPEN = {"overlap": "[", "tempo:faster": ">", "tempo:slower": "<", "quiet": "°"}  # outermost first
 CLOSE = {"overlap": "]", "tempo:faster": "<", "tempo:slower": ">", "quiet": "°"}
-NESTING = ("overlap", "tempo:faster", "tempo:slower", "quiet")
-
-
-def _key(m: Mark) -> str:
-    return f"tempo:{m.value}" if m.type == "tempo" else m.type
 
 
 def pause_text(m: Mark) -> str:
@@ -38,14 +33,7 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
         text = vowel_colons(text, int(kinds["lengthening"].value))
     if "emphasis" in kinds:
         text = "".join(c + UNDERLINE if c.isalnum() else c for c in text)
-    if "pitch_step" in kinds:
-        text = ("↑" if kinds["pitch_step"].value == "up" else "↓") + text
-    if "intonation" in kinds:
-        text += INTONATION[kinds["intonation"].value]
-    opens = sorted((m for m in marks.opens if _key(m) in OPEN), key=lambda m: NESTING.index(_key(m)))
-    closes = sorted((m for m in marks.closes if _key(m) in CLOSE), key=lambda m: -NESTING.index(_key(m)))
-    text = "".join(OPEN[_key(m)] for m in opens) + text + "".join(CLOSE[_key(m)] for m in closes)
-    return Token(text, tuple(m.evidence["overlap"] for m in opens if m.type == "overlap"))
+    return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 
 def render_jefferson(transcript: Transcript) -> str:

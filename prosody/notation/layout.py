@@ -281,3 +281,24 @@ def vowel_colons(text: str, colons: int) -> str:
         if text[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû":
             return text[: k + 1] + ":" * colons + text[k + 1:]
     return text + ":" * colons
+
+
+def bracket(text: str, marks: WordMarks, *, opening: dict, closing: dict, intonation: dict) -> Token:
+    """A decorated word: the pitch-step arrow before it, the final-intonation symbol
+    (``intonation``: value -> symbol) after it, all inside the stretch symbols it opens and closes
+    (outermost first, in the order of ``opening``; keys are mark types and
+    ``tempo:faster``/``tempo:slower``). The Token knows which overlaps it opens."""
+    kinds = {m.type: m for m in marks.inside}
+    if "pitch_step" in kinds:
+        text = ("↑" if kinds["pitch_step"].value == "up" else "↓") + text
+    if "intonation" in kinds:
+        text += intonation[kinds["intonation"].value]
+    nesting = list(opening)
+
+    def key(m) -> str:
+        return f"tempo:{m.value}" if m.type == "tempo" else m.type
+
+    opens = sorted((m for m in marks.opens if key(m) in opening), key=lambda m: nesting.index(key(m)))
+    closes = sorted((m for m in marks.closes if key(m) in closing), key=lambda m: -nesting.index(key(m)))
+    text = "".join(opening[key(m)] for m in opens) + text + "".join(closing[key(m)] for m in closes)
+    return Token(text, tuple(m.evidence["overlap"] for m in opens if m.type == "overlap"))
