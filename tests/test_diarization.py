@@ -175,3 +175,24 @@ def test_one_voice_comes_out_as_one_speaker(two_voices):
 def test_silence_gives_no_turns():
     result = diarize_embedded(mono(np.zeros(3 * 16000)), SpeakerOptions(mode="embedded"))
     assert result.turns == [] and result.num_speakers == 0
+
+
+def test_mel_features_match_librosa_as_resemblyzer_computes_them():
+    import librosa
+
+    from transcribe.embeddings import mel_frames, normalise_volume
+
+    rng = np.random.default_rng(3)
+    x = (0.1 * rng.normal(size=16000 * 2)).astype(np.float32)
+    x[8000:12000] *= np.sin(np.linspace(0, 60 * np.pi, 4000)).astype(np.float32)
+    ref = librosa.feature.melspectrogram(y=normalise_volume(x), sr=16000, n_fft=400, hop_length=160, n_mels=40).T
+    ours = mel_frames(x)
+    assert ours.shape == ref.shape
+    assert np.abs(ours - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_long_recordings_cluster_on_a_subset_and_still_label_every_window():
+    x, truth = _voices(2, 400, spread=0.05)
+    labels = cluster_embeddings(x, durations_s=np.full(len(x), 0.25), options=ClusterOptions(max_windows=100))
+    assert len(labels) == 800 and len(set(labels)) == 2
+    assert all(len(set(labels[truth == c])) == 1 for c in range(2))

@@ -67,10 +67,13 @@ def mel_frames(samples_16k: np.ndarray) -> np.ndarray:
     x = normalise_volume(np.asarray(samples_16k, dtype=np.float32))
     x = np.pad(x, n_fft // 2)
     n = 1 + max(0, (x.size - n_fft) // hop)
-    frames = np.lib.stride_tricks.as_strided(x, (n, n_fft), (x.strides[0] * hop, x.strides[0]))
+    frames = np.lib.stride_tricks.as_strided(x, (n, n_fft), (x.strides[0] * hop, x.strides[0]), writeable=False)
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    return (power @ _mel_basis(n_fft).T).astype(np.float32)
+    basis = _mel_basis(n_fft).T
+    out = np.empty((n, N_MELS), dtype=np.float32)
+    for a in range(0, n, 6000):  # one minute at a time keeps memory flat for long recordings
+        out[a: a + 6000] = (np.abs(np.fft.rfft(frames[a: a + 6000] * window, axis=1)) ** 2) @ basis
+    return out
 
 
 @lru_cache(maxsize=2)
