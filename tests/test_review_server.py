@@ -186,6 +186,10 @@ def test_library_search_and_job_states(served):
     hits = client.get("/api/search", params={"q": "Really  HARD"}).json()["hits"]
     assert [(h["id"], h["match"], h["word"]) for h in hits] == [("x", "really hard", 5)]
     assert client.get("/api/search", params={"q": "nothing like this"}).json()["hits"] == []
+    client.post("/api/transcript/x/edit", json={"op": "speaker.label", "args": {"speaker": "S2", "label": "Nurse"}})
+    client.post("/api/transcript/x/edit", json={"op": "mark.review", "args": {"mark": 1, "status": "rejected"}})
+    (entry,) = client.get("/api/library").json()["recordings"]
+    assert (entry["speakers"], entry["marks"], entry["corrections"]) == (["Speaker 1", "Nurse"], 1, 2)
     jobstore = pytest.importorskip("capture.jobstore")
     store = jobstore.JobStore(out)
     job, _ = store.add("a" * 64, path="/in/late.wav", size_bytes=10, stem="late")
