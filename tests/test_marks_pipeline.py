@@ -47,3 +47,39 @@ def test_loud_word_and_timed_pause_reach_the_jefferson_transcript(engine, tmp_pa
     jefferson = (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
     assert "(0.7)" in jefferson and any(w.isupper() and len(w) > 2 for w in jefferson.split())
     assert (folder / "transcript.gat2.txt").is_file()
+
+
+def _textgrid_words(path):
+    import re
+
+    tier = path.read_text(encoding="utf-8").split('name = "words"', 1)[1].split("item [", 1)[0]
+    return [(float(a), float(b), w.lower()) for a, b, w in
+            re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier) if w.strip()]
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_retimed_word_edges_are_closer_to_the_forced_alignment(engine, corpus_dir):
+    import difflib
+    import re
+
+    import numpy as np
+
+    from prosody.baselines import track_arrays
+    from prosody.marks.context import measuring_spans
+
+    wav = corpus_dir / "ljspeech_LJ050-027x" / "LJ050-0276.wav"
+    reference = _textgrid_words(wav.with_suffix(".TextGrid"))
+    t = engine.process(wav)
+    spans = measuring_spans(t, *track_arrays(t))
+    ours = [re.sub(r"[^a-z']", "", w.text.lower()) for w in t.words]
+    before, after = [], []
+    for tag, i1, i2, j1, _ in difflib.SequenceMatcher(None, [w for _, _, w in reference], ours).get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                (a, b, _), w, span = reference[i1 + k], t.words[j1 + k], spans[j1 + k]
+                before += [abs(w.start_s - a), abs(w.end_s - b)]
+                after += [abs(span[0] - a), abs(span[1] - b)]
+    assert len(before) >= 30
+    assert np.median(after) < np.median(before)
+    assert np.median(after) <= 0.06
