@@ -124,12 +124,13 @@ def test_token_is_required(served):
 @pytest.mark.parametrize("path", [
     "/t/..%2F..%2Fetc", "/api/transcript/..%2Fout%2Fx", "/audio/%2e%2e/x", "/api/transcript/../../x",
     "/api/transcript/.tonescribe", "/audio/x%2F..%2F..%2Frec", "/t/%2Fetc%2Fpasswd",
+    "/static/..%2Fapp.py", "/static/%2e%2e/security.py", "/static/../templates/base.html",
 ])
 def test_paths_outside_outdir_are_refused(served, path):
     client, _, _ = served
     r = client.get(path)
     assert r.status_code == 404
-    assert b"root:" not in r.content
+    assert b"root:" not in r.content and b"import" not in r.content and b"<html" not in r.content
 
 
 def test_folder_of_refuses_escapes(tmp_path: Path):
