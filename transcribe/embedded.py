@@ -222,15 +222,9 @@ def _overlaps(scores: np.ndarray, path: np.ndarray, a_s: float, b_s: float, f0: 
 
 def merge_gaps(turns: list[Turn], *, gap_s: float) -> list[Turn]:
     """Join one speaker's turns that are closer than ``gap_s`` (and turns that overlap)."""
-    by: dict[str, list[list[float]]] = {}
-    for t in sorted(turns, key=lambda t: t.start_s):
-        spans = by.setdefault(t.speaker, [])
-        if spans and t.start_s - spans[-1][1] < gap_s:
-            spans[-1][1] = max(spans[-1][1], t.end_s)
-        else:
-            spans.append([t.start_s, t.end_s])
-    out = [Turn(speaker=s, start_s=a, end_s=b) for s, spans in by.items() for a, b in spans]
-    return sorted(out, key=lambda t: (t.start_s, t.speaker))
+    from transcribe.diarize import turns_from_words  # same joining as for words; imported late (diarize imports us)
+
+    return turns_from_words(turns, merge_gap_s=gap_s)
 
 
 def speaker_label(index: int) -> str:
