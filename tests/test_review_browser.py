@@ -213,8 +213,17 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
 
     _open(page, "dialogue")
     page.wait_for_selector(".prosody svg path.f0")
+    assert page.evaluate("[TSProsody.semitones(220, 110), TSProsody.semitones(100, 200), TSProsody.semitones(0, 100)]") \
+        == [12, -12, None]
     view = _view(page, "dialogue")
     W = view["words"]
+    # the contour under the first turn has one point per voiced frame of the pitch track in that turn
+    tracks = page.evaluate("() => fetch('/api/transcript/dialogue/tracks').then(r => r.json())")
+    f0, line = tracks["f0_hz"], view["lines"][0]
+    first, last = math.floor((line["start_s"] - f0["t0"]) / f0["hop"]), math.ceil((line["end_s"] - f0["t0"]) / f0["hop"])
+    voiced = sum(1 for v in f0["v"][max(0, first):last + 1] if v)
+    d = page.get_attribute("#L0 .prosody svg path.f0", "d")
+    assert len(re.findall(r"[ML]", d)) == voiced > 10
 
     # play: the highlighted word follows the audio
     page.click("#play")

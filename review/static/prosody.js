@@ -20,6 +20,9 @@ const TSProsody = (() => {
     return d;
   }
 
+  // F0 in semitones relative to the speaker's median (null for unvoiced frames).
+  function semitones(hz, median_hz) { return hz > 0 && median_hz > 0 ? 12 * Math.log2(hz / median_hz) : null; }
+
   function markTitle(m, evidence) {
     const ev = Object.entries(evidence || {}).map(([k, v]) => `${k}: ${typeof v === "number" ? +v.toFixed(3) : JSON.stringify(v)}`);
     return `${m.type}${m.value !== null && m.value !== undefined ? " = " + JSON.stringify(m.value) : ""} (confidence ${(+m.confidence).toFixed(2)}, ${m.status})\n` + ev.join("\n");
@@ -97,7 +100,7 @@ const TSProsody = (() => {
     }
     const median = spk && spk.median_hz;
     out.push(`<path class="db" d="${path(T.db, line.start_s, line.end_s, x, yDb, (v) => v)}"/>`);
-    if (median) out.push(`<path class="f0" stroke="${color}" d="${path(T.f0_hz, line.start_s, line.end_s, x, yF0, (v) => (v > 0 ? 12 * Math.log2(v / median) : null))}"/>`);
+    if (median) out.push(`<path class="f0" stroke="${color}" d="${path(T.f0_hz, line.start_s, line.end_s, x, yF0, (v) => semitones(v, median))}"/>`);
     const rowsEnd = new Array(ROWS).fill(-Infinity);
     (idx ? idx.marks[k] : D.marks.map((_, n) => n)).forEach((n) => {
       const m = D.marks[n];
@@ -128,5 +131,5 @@ const TSProsody = (() => {
     c.setAttribute("x1", px); c.setAttribute("x2", px);
   }
 
-  return { draw, cursor, markTitle, index };
+  return { draw, cursor, markTitle, index, semitones };
 })();
