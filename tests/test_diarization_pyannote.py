@@ -93,6 +93,10 @@ def _fixture_audio(seconds: float = 12.0) -> Audio:
     return Audio(samples=x[None, :], sample_rate_hz=16000, info=AudioInfo("two", "", len(x) / 16000, 16000, 1))
 
 
+def _silence() -> Audio:
+    return Audio(samples=np.zeros((1, 16000), np.float32), sample_rate_hz=16000, info=AudioInfo("s", "", 1.0, 16000, 1))
+
+
 def test_annotation_becomes_sorted_turns():
     from pyannote.core import Annotation, Segment
 
@@ -112,6 +116,10 @@ def test_missing_or_incomplete_folder_says_what_to_do(tmp_path, monkeypatch):
     assert not weights_installed() and not BACKENDS["pyannote"].available()
     with pytest.raises(PyannoteUnavailable, match="models/README.md"):
         load_pipeline()
+    from transcribe.models import ModelNotFound
+
+    with pytest.raises(ModelNotFound, match="TONESCRIBE_PYANNOTE"):  # before recognition starts
+        choose_mode(_silence(), SpeakerOptions(mode="pyannote"))
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / "config.yaml").write_text("pipeline:\n  params:\n    segmentation: $model/segmentation\n")
     with pytest.raises(PyannoteUnavailable, match="segmentation"):

@@ -85,6 +85,9 @@ def channel_evidence(audio: Audio, *, frame_s: float = 0.05, dominance_db: float
 def choose_mode(audio: Audio, options: SpeakerOptions) -> tuple[str, dict]:
     """The backend to run and the evidence for the choice (written into the transcript)."""
     if options.mode != "auto":
+        check = getattr(BACKENDS.get(options.mode), "check", None)
+        if check is not None:
+            check()  # a backend asked for by name that cannot run says so before recognition starts
         return options.mode, {}
     evidence = channel_evidence(audio)
     if evidence.distinct_talkers:

@@ -254,5 +254,12 @@ def _identity() -> dict:
             "device": device, "settings": dataclasses.asdict(settings)}
 
 
+def _check() -> None:
+    from transcribe.embeddings import encoder_weights_path
+
+    encoder_weights_path()
+
+
 embedded_backend.available = _available
+embedded_backend.check = _check
 embedded_backend.identity = _identity

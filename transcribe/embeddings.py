@@ -19,6 +19,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from transcribe.models import ModelNotFound
+
 logger = logging.getLogger("tonescribe.embeddings")
 
 SAMPLE_RATE_HZ = 16000
@@ -27,7 +29,7 @@ N_MELS = 40
 TARGET_DBFS = -30.0
 
 
-class EncoderNotFound(RuntimeError):
+class EncoderNotFound(ModelNotFound):
     pass
 
 

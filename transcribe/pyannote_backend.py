@@ -24,6 +24,7 @@ from typing import Optional
 
 from capture.decode import Audio
 from capture.record import Turn
+from transcribe.models import ModelNotFound, models_dir
 
 logger = logging.getLogger("tonescribe.pyannote")
 
@@ -31,7 +32,7 @@ PIPELINE_ENV = "TONESCRIBE_PYANNOTE"
 DEFAULT_FOLDER_NAME = "pyannote-diarization"
 
 
-class PyannoteUnavailable(RuntimeError):
+class PyannoteUnavailable(ModelNotFound):
     pass
 
 
@@ -39,8 +40,6 @@ def pipeline_folder() -> Path:
     env = os.environ.get(PIPELINE_ENV)
     if env:
         return Path(env).expanduser()
-    from transcribe.models import models_dir
-
     return models_dir() / DEFAULT_FOLDER_NAME
 
 
@@ -149,5 +148,14 @@ def _available() -> bool:
     return weights_installed() and importlib.util.find_spec("pyannote.audio") is not None
 
 
+def _check() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pyannote.audio") is None:
+        raise PyannoteUnavailable("--speakers pyannote needs pyannote.audio 4.0: pip install 'pyannote.audio>=4.0,<4.1'")
+    _check_folder(pipeline_folder())
+
+
 pyannote_backend.available = _available
+pyannote_backend.check = _check
 pyannote_backend.identity = lambda: load_pipeline().identity()
