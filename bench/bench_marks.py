@@ -11,8 +11,9 @@ Scoring, per mark type and separately for synthetic and edited real speech:
 - word marks (emphasis, loud, quiet, pitch_step with its direction, lengthening): recall over the
   target words (mapped to recognised words: by script alignment for synthetic items, by time for
   edited ones); precision over the marks made (a mark is right when it covers a target word).
-  For edited real speech a second precision leaves out marks that the unedited recording already
-  had at the same place ("new marks only"): the edits are the truth, the speaker's own prosody is not.
+  A second precision leaves out marks that the unedited recording (edited real speech) or the
+  same sentence synthesised without the manipulation (synthetic) already had at the same place
+  ("new marks only"): the edits are the truth, the speaker's or synthesiser's own prosody is not.
 - tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
 - final intonation: the last unit's mark of each question (rise/slight rise) or statement (else).
@@ -118,6 +119,17 @@ def covered(transcript: Transcript, mark) -> set[int]:
     return {i for i, w in enumerate(words) if w.speaker == mark.speaker and w.start_s >= lo - 1e-6 and w.end_s <= hi + 1e-6}
 
 
+def item_time(t: float, item: dict) -> float:
+    """A time of the unedited (or unmanipulated) recording, in the item's time."""
+    if "base_word_times" in item:
+        base = [x for span in item["base_word_times"] for x in span]
+        mine = [x for span in item["word_times"] for x in span]
+        if len(base) == len(mine) and base:
+            return float(np.interp(t, base, mine))
+        return t
+    return edited_time(t, item.get("edits", []))
+
+
 def edited_time(t: float, edits: list[list[float]]) -> float:
     shift = 0.0
     for a, b, new in edits:
@@ -158,7 +170,7 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         before = []
         if item["id"] in originals:  # marks the unedited recording already had, moved to edited time
             for m in originals[item["id"]].marks:
-                before.append((m.type, m.value, edited_time(m.start_s, item["edits"]), edited_time(m.end_s, item["edits"])))
+                before.append((m.type, m.value, item_time(m.start_s, item), item_time(m.end_s, item)))
         times = truth.get("times") or []
         for mark_type in WORD_TYPES + ("tempo",):
             marks = by_type.get(mark_type, [])
@@ -216,7 +228,7 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         row = prf(c["tp_truth"], c["n_truth"], c["tp_pred"], c["n_pred"])
         if mark_type != "timed_pause":
             row["by_time"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], c["n_pred"])
-        if originals and mark_type != "timed_pause":
+        if any(i["id"] in originals for i in items) and mark_type != "timed_pause":
             fresh = c["n_pred"] - c["pre_existing"]
             row["by_time_new_marks_only"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], fresh)
         if mark_type == "timed_pause":
@@ -298,11 +310,13 @@ def main() -> int:
         if item["set"] == "edited_real":
             source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
             originals[item["id"]] = annotate(runner.transcript(f"unedited_{Path(item['source']).stem}", source), thresholds)
+        elif "base_audio" in item:
+            originals[item["id"]] = annotate(runner.transcript(f"{item['id']}_base", args.set / item["base_audio"]), thresholds)
     results = {}
     for set_name in ("synthetic", "edited_real"):
         chosen = [i for i in manifest["items"] if i["set"] == set_name]
         if chosen:
-            results[set_name] = score(chosen, transcripts, originals if set_name == "edited_real" else {})
+            results[set_name] = score(chosen, transcripts, originals)
     results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus)
     results["thresholds"] = str(args.thresholds or "defaults")
     print(table(results))

@@ -8,6 +8,8 @@
     a final rise, "." in a fall. ``<emphasis>`` alone changes little, so an emphasised word is
     ``<emphasis>`` plus moderate pitch (+25 %), volume ("loud") and rate (65 %): all three cues.
     Pause truth is measured from the synthesis (runs of digital silence), not taken from SSML.
+    Each manipulated item has a ``_base`` twin without the manipulation, so the bench can tell
+    marks caused by the manipulation from espeak-ng's own accents.
 (b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids)
     edited with sox/numpy: one word +6..10 dB (loud) or -10 dB (quiet), one word pitch-shifted by
     +-4 semitones (sox ``pitch``, length kept), a 5-word stretch time-stretched by 25 % slower or
@@ -195,6 +197,9 @@ def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
             item_id = f"syn_{kind}_{k}"
             path = out / "items" / f"{item_id}.wav"
             spans = espeak(ssml, path)
+            # the same sentence without the manipulation: what espeak-ng does on its own
+            base_spans = espeak(" ".join(p for p in pieces if p not in (open_tag, close_tag)),
+                                out / "items" / f"{item_id}_base.wav")
             x, sr = sf.read(path)
             truth = {"type": MARK_TYPE.get(kind, kind), "value": value, "script_words": list(range(target, target + n))}
             if len(spans) == len(words):
@@ -203,6 +208,8 @@ def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
                 "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": ssml,
                 "truth": [truth],
                 "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
+                "base_audio": f"items/{item_id}_base.wav",
+                "word_times": [list(sp) for sp in spans], "base_word_times": [list(sp) for sp in base_spans],
             })
     for k, sentence in enumerate(QUESTIONS + STATEMENTS):
         item_id = f"syn_{'question' if sentence.endswith('?') else 'statement'}_{k % 10}"

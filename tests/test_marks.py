@@ -344,3 +344,16 @@ def test_word_edges_are_retimed_on_syllable_nuclei():
     inner = [span[0] for span in spans[1:]]
     assert inner == pytest.approx(true_edges[1:-1], abs=0.021)
     assert spans[0][0] == pytest.approx(0.3) and spans[-1][1] == pytest.approx(1.8)  # outer edges kept
+
+
+def test_process_and_watch_take_a_thresholds_file(tmp_path):
+    from capture.cli import build_parser
+    from capture.cmd_process import options_from_args
+
+    path = tmp_path / "mine.toml"
+    path.write_text("[pitch_steps]\nmin_step_st = 4.5\n")
+    for command in ("process", "watch"):
+        args = build_parser().parse_args([command, str(tmp_path / "x.wav"), "--thresholds", str(path)])
+        options = options_from_args(args)
+        assert options.thresholds.pitch_steps.min_step_st == 4.5
+        assert options.as_dict()["thresholds"]["pitch_steps"]["min_step_st"] == 4.5
