@@ -16,7 +16,8 @@ Scoring, per mark type and separately for synthetic and edited real speech:
   ("new marks only"): the edits are the truth, the speaker's or synthesiser's own prosody is not.
 - tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
-- final intonation: the last unit's mark of each question (rise/slight rise) or statement (else).
+- final intonation: the last unit's mark of each question must be rise/slight rise, of each
+  statement fall/slight fall (level or no mark counts as wrong).
 """
 
 from __future__ import annotations
@@ -219,9 +220,9 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         if kind == "intonation":
             finals = [m for m in by_type.get("intonation", [])]
             last = max(finals, key=lambda m: m.end_s) if finals else None
-            rising = last is not None and last.value in ("rise", "slight_rise")
+            expected = ("rise", "slight_rise") if truth["value"] == "rise" else ("fall", "slight_fall")
             intonation["n"] += 1
-            intonation["correct"] += int(rising == (truth["value"] == "rise"))
+            intonation["correct"] += int(last is not None and last.value in expected)
             intonation[f"{truth['value']}->{last.value if last else 'none'}"] += 1
     out = {}
     for mark_type, c in counts.items():
