@@ -108,13 +108,14 @@ def espeak(ssml: str, path: Path) -> list[tuple[float, float]]:
     """Synthesise SSML with libespeak-ng into ``path``; returns each spoken word's (start, end) in
     seconds, in order, from the library's word events: a word runs to the next event, less
     trailing silence. espeak-ng joins some function words to their neighbour (one event for "in
-    the"); such words share the span of the event that covers them."""
+    the"); such words share the span of the event that covers them (the event with the nearest
+    text position at or before the word; some events carry position 0 and are skipped)."""
     text = f"<speak>{ssml}</speak>"
     samples, sr, events = _espeak_library(text)
+    starts = [start for _, start in events]
     sf.write(path, samples, sr, subtype="PCM_16")
     x = samples.astype(np.float64) / 32768
     loud = np.flatnonzero(np.abs(x) >= 1e-4)
-    starts = [start for _, start in events]
     bounds = starts + [(loud[-1] + 1) / sr if loud.size else len(x) / sr]
     spans = []
     for a, b in zip(bounds, bounds[1:]):
@@ -122,7 +123,8 @@ def espeak(ssml: str, path: Path) -> list[tuple[float, float]]:
         spans.append((round(float(a), 3), round(float((inside[-1] + 1) / sr if inside.size else b), 3)))
     offsets = [m.start() for m in re.finditer(r"[^\s<>]+(?![^<]*>)", text) if not text[m.start()].startswith("<")]
     words_out: list[tuple[float, float]] = []
-    event_of = [max([k for k, (pos, _) in enumerate(events) if pos - 1 <= off] or [0]) for off in offsets]
+    event_of = [max((k for k, (pos, _) in enumerate(events) if 0 < pos <= off + 1), key=lambda k: events[k][0], default=0)
+                for off in offsets]
     for k in event_of:
         words_out.append(spans[k] if spans else (0.0, 0.0))
     return words_out
