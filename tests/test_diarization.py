@@ -196,3 +196,30 @@ def test_long_recordings_cluster_on_a_subset_and_still_label_every_window():
     labels = cluster_embeddings(x, durations_s=np.full(len(x), 0.25), options=ClusterOptions(max_windows=100))
     assert len(labels) == 800 and len(set(labels)) == 2
     assert all(len(set(labels[truth == c])) == 1 for c in range(2))
+
+
+def test_concurrent_callers_share_one_encoder_and_leave_torch_threads_as_they_were():
+    import threading
+
+    import torch
+
+    from transcribe.embeddings import load_encoder, mel_frames
+
+    before = torch.get_num_threads()
+    mel = mel_frames((0.1 * np.random.default_rng(1).normal(size=16000 * 3)).astype(np.float32))
+    results, encoders = [], []
+
+    def work():
+        enc = load_encoder("cpu")
+        encoders.append(enc)
+        results.append(enc.embed(mel, [(0, 150), (100, 250)]))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(e) for e in encoders}) == 1
+    assert all(np.allclose(r, results[0], atol=1e-6) for r in results)
+    assert np.allclose(np.linalg.norm(results[0], axis=1), 1.0, atol=1e-4)
+    assert torch.get_num_threads() == before

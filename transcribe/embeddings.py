@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence
@@ -27,6 +28,7 @@ SAMPLE_RATE_HZ = 16000
 HOP_S = 0.010
 N_MELS = 40
 TARGET_DBFS = -30.0
+_THREADS_LOCK = threading.Lock()
 
 
 class EncoderNotFound(ModelNotFound):
@@ -133,13 +135,14 @@ class VoiceEncoder:
 
         out = np.zeros((len(spans), 256), dtype=np.float32)
         order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0], reverse=True)
-        threads = torch.get_num_threads()
-        if self.device == "cpu" and cpu_threads:
-            torch.set_num_threads(cpu_threads)
-        try:
-            self._embed(mel, spans, order, out, batch_size)
-        finally:
-            torch.set_num_threads(threads)
+        with _THREADS_LOCK:  # torch's thread count is process-wide: one caller changes it at a time
+            threads = torch.get_num_threads()
+            if self.device == "cpu" and cpu_threads:
+                torch.set_num_threads(cpu_threads)
+            try:
+                self._embed(mel, spans, order, out, batch_size)
+            finally:
+                torch.set_num_threads(threads)
         return out
 
     def _embed(self, mel, spans, order, out, batch_size) -> None:
@@ -162,9 +165,18 @@ class VoiceEncoder:
                 out[idx] = e.cpu().numpy()
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=4)
-def load_encoder(device: str = "cpu") -> VoiceEncoder:
+def _cached_encoder(device: str) -> VoiceEncoder:
     return VoiceEncoder(device)
+
+
+def load_encoder(device: str = "cpu") -> VoiceEncoder:
+    """The encoder for ``device``, loaded once per process (watch workers share it)."""
+    with _LOAD_LOCK:
+        return _cached_encoder(device)
 
 
 def _sha256(path: Path) -> str:
