@@ -12,7 +12,9 @@
 5. Overlap: where the runner-up speaker scores within ``overlap_margin`` of the winner, and that
    speaker also talks within ``overlap_context_s``, both are taken to be talking for that stretch
    (at least ``overlap_min_s`` long). A d-vector of two voices at once falls between their
-   centroids, so this finds overlap mostly near turn changes (backchannels, interruptions).
+   centroids only when both are loud and long enough, so this finds little of the overlap in real
+   talk (AMI mixture: precision 0.17, recall 0.015; see the README). It is kept conservative
+   because marking more raised the error without finding much more.
 
 Turns of one speaker separated by less than ``SpeakerOptions.turn_merge_gap_s`` are joined.
 """
@@ -22,7 +24,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
