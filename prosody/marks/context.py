@@ -27,6 +27,7 @@ class Context:
     order: list[int] = field(default_factory=list)  # word indices in time order
     by_speaker: dict[Optional[str], list[int]] = field(default_factory=dict)  # time order per speaker
     position: dict[int, int] = field(default_factory=dict)  # word index -> place in its speaker's list
+    cache: dict = field(default_factory=dict)  # results shared by several rules (e.g. intonation units)
 
     @classmethod
     def build(cls, transcript: Transcript, thresholds: Thresholds) -> "Context":
@@ -72,9 +73,13 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
     speakers = {w.speaker for w in words}
     for speaker in speakers:
         mine = sorted((i for i, w in enumerate(words) if w.speaker == speaker), key=lambda i: words[i].start_s)
-        others = [(w.start_s, w.end_s) for w in words if w.speaker != speaker]
-        own = peaks if len(speakers) == 1 else np.array(
-            [p for p in peaks if not any(a <= p * hop_s <= b for a, b in others)], dtype=int)
+        own = peaks
+        if len(speakers) > 1:  # leave out nuclei inside other speakers' words
+            taken = np.zeros(len(db), dtype=bool)
+            for w in words:
+                if w.speaker != speaker:
+                    taken[int(np.ceil(w.start_s / hop_s - 1e-9)): int(np.floor(w.end_s / hop_s + 1e-9)) + 1] = True
+            own = peaks[~taken[peaks]]
         got = refine([(words[i].start_s, words[i].end_s, count_syllables(words[i].text, language=transcript.language))
                       for i in mine], db, f0, hop_s=hop_s, silence_db=silence, peaks=own)
         for i, span in zip(mine, got):

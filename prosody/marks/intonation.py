@@ -25,7 +25,13 @@ OCTAVE_ERROR_ST = 8.0
 
 
 def units(ctx: Context) -> list[list[int]]:
-    """Intonation units as lists of word indices in time order."""
+    """Intonation units as lists of word indices in time order (computed once per context)."""
+    if "units" not in ctx.cache:
+        ctx.cache["units"] = _units(ctx)
+    return ctx.cache["units"]
+
+
+def _units(ctx: Context) -> list[list[int]]:
     th = ctx.thresholds.intonation
     words = ctx.transcript.words
     utterance_of = {}
@@ -33,6 +39,8 @@ def units(ctx: Context) -> list[list[int]]:
         for i in range(u.first_word, u.last_word + 1):
             utterance_of[i] = u_index
     long_pauses = [p for p in ctx.transcript.pauses if p.duration_s >= th.unit_pause_s]
+    pause_starts = np.array([p.start_s for p in long_pauses])
+    pause_ends = np.array([p.end_s for p in long_pauses])
     place = {i: k for k, i in enumerate(ctx.order)}
     out: list[list[int]] = []
     for mine in ctx.by_speaker.values():
@@ -45,7 +53,7 @@ def units(ctx: Context) -> list[list[int]]:
                                   for j in ctx.order[place[a] + 1: place[i]])
                 if (utterance_of.get(a) != utterance_of.get(i) or interrupted
                         or words[i].start_s - words[a].end_s >= th.unit_pause_s
-                        or any(p.start_s >= lo and p.end_s <= hi for p in long_pauses)):
+                        or bool(np.any((pause_starts >= lo) & (pause_ends <= hi)))):
                     out.append(current)
                     current = []
             current.append(i)

@@ -8,20 +8,16 @@ silence and the next word starting within ``latch_max_gap_s`` of the last is ``l
 
 from __future__ import annotations
 
+import numpy as np
+
 from capture.record import Mark
 from prosody.marks.context import Context, r
 
 
-def _around(ctx: Context, start_s: float, end_s: float) -> tuple[int | None, int | None]:
-    words = ctx.transcript.words
-    before = after = None
-    for i in ctx.order:
-        mid = (words[i].start_s + words[i].end_s) / 2
-        if mid <= start_s:
-            before = i
-        elif mid >= end_s and after is None:
-            after = i
-    return before, after
+def _around(ctx: Context, mids: np.ndarray, start_s: float, end_s: float) -> tuple[int | None, int | None]:
+    """The last word (time order) centred before a silence and the first centred after it."""
+    before, after = np.flatnonzero(mids <= start_s), np.flatnonzero(mids >= end_s)
+    return (ctx.order[before[-1]] if before.size else None), (ctx.order[after[0]] if after.size else None)
 
 
 def find(ctx: Context) -> list[Mark]:
@@ -29,8 +25,9 @@ def find(ctx: Context) -> list[Mark]:
     words = ctx.transcript.words
     marks: list[Mark] = []
     silent_pairs = set()
+    mids = np.array([(words[i].start_s + words[i].end_s) / 2 for i in ctx.order])
     for p in ctx.transcript.pauses:
-        before, after = _around(ctx, p.start_s, p.end_s)
+        before, after = _around(ctx, mids, p.start_s, p.end_s)
         silent_pairs.add((before, after))
         kind = "pause" if p.speaker_before == p.speaker_after else "gap"
         micro = bool(p.duration_s < th.micropause_below_s)
