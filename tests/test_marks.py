@@ -357,3 +357,10 @@ def test_process_and_watch_take_a_thresholds_file(tmp_path):
         options = options_from_args(args)
         assert options.thresholds.pitch_steps.min_step_st == 4.5
         assert options.as_dict()["thresholds"]["pitch_steps"]["min_step_st"] == 4.5
+
+
+def test_no_step_down_from_a_high_word():
+    words = regular_words(14)
+    f0 = _per_word(words, {5: BASE_HZ * 2 ** (6 / 12), 6: BASE_HZ * 2 ** (-2 / 12)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(5, "up")]

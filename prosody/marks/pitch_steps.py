@@ -5,7 +5,8 @@ or fall inside one.
 
 A step must reach ``min_step_st`` and also ``relative_step`` times the speaker's own median
 word-to-word step, so a lively speaker's ordinary accents are not all arrows. A step that only
-brings the voice back to the speaker's usual level (the word after a raised one) is not marked,
+brings the voice back to the speaker's usual level is not marked,
+nor one that starts from a word that was itself high (for a step down) or low (for a step up),
 nor the reset of pitch after a pause (a new unit starts there).
 """
 
@@ -47,6 +48,8 @@ def find(ctx: Context) -> list[Mark]:
         sign = 1.0 if step > 0 else -1.0
         if abs(step) < limit or sign * level < th.landing_beyond_median_st:
             continue
+        if -sign * previous >= th.landing_beyond_median_st:
+            continue  # coming back from a high (or low) word: a return, not a step
         marks.append(Mark(
             type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
