@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if lock is None:
         print(f"tonescribe: error: another `tonescribe watch` is already writing to {out}", file=sys.stderr)
         return 2
+    stop = threading.Event()
+    _install_signal_handlers(stop)  # before the slow start-up, so an early SIGTERM still exits cleanly
     store = JobStore(out)
     _remove_leftovers(out)
     for job in store.recover(crash_limit=args.max_attempts + 2):
@@ -108,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     except (ModelNotFound, ValueError) as exc:
         print(f"tonescribe: error: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    if stop.is_set():
+        logger.info("stopped during start-up")
+        return 0
     runner = JobRunner(engine, store, out, WorkerOptions(
         min_duration_s=args.min_duration, max_attempts=args.max_attempts, backoff_s=args.backoff,
         backoff_max_s=args.backoff_max, move_done=args.move_done.absolute() if args.move_done else None,
@@ -118,7 +122,6 @@ def run(args: argparse.Namespace) -> int:
 
     threads = [threading.Thread(target=_work, args=(runner, stop), name=f"worker-{i}", daemon=True)
                for i in range(args.workers + (0 if args.no_overlap else 1))]
-    _install_signal_handlers(stop)
     watcher.start()
     for thread in threads:
         thread.start()
