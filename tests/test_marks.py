@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from capture.record import (AudioInfo, IntensityTrack, Overlap, Pause, Pipeline, PitchTrack, Speaker, Transcript,
-                            Utterance, Word)
+                            Utterance, Word, replace)
 from prosody.baselines import measure_words, speaker_baselines, track_arrays
 from prosody.marks import annotate
 from prosody.syllables import count_syllables
@@ -320,8 +320,6 @@ def test_marks_and_baselines_survive_json_and_match_the_schema():
 def test_no_tracks_still_gives_pause_marks():
     words = [("so", 0.2, 0.5, "S1"), ("then", 1.2, 1.5, "S1")]
     t = make_transcript(words, pauses=[Pause(0.5, 1.2, 0.7, "S1", "S1")])
-    from capture.record import replace
-
     t = annotate(replace(t, pitch=None, intensity=None))
     assert [m.type for m in t.marks] == ["pause"]
 
@@ -364,3 +362,25 @@ def test_no_step_down_from_a_high_word():
     f0 = _per_word(words, {5: BASE_HZ * 2 ** (6 / 12), 6: BASE_HZ * 2 ** (-2 / 12)}, BASE_HZ)
     steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(5, "up")]
+
+
+@pytest.mark.parametrize("end_hz, expected", [(170.0, "rise"), (85.0, "fall"), (120.0, "level")])
+def test_final_intonation_on_a_synthetic_voice_through_the_real_trackers(end_hz, expected):
+    """A harmonic 'voice' at 120 Hz whose last 0.3 s glides to ``end_hz``, measured by SwiftF0 and
+    the intensity tracker like a recording."""
+    from prosody.intensity import intensity_frames, intensity_track
+    from prosody.pitch import f0_frames, pitch_track
+
+    sr, duration_s = 16000, 1.6
+    t = np.arange(int(duration_s * sr)) / sr
+    glide = np.clip((t - (duration_s - 0.3)) / 0.3, 0, 1)
+    f0 = 120.0 * (end_hz / 120.0) ** glide
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 8)).astype(np.float32)
+    x *= np.where((t > 0.1) & (t < duration_s - 0.02), 0.3 / np.max(np.abs(x)), 0.0).astype(np.float32)
+    track_f0, track_db = f0_frames(x, sr=sr), intensity_frames(x, sr=sr)
+    words = [("ba", 0.1, 0.5, "S1"), ("ba", 0.55, 1.0, "S1"), ("ba", 1.05, 1.58, "S1")]
+    tr = replace(make_transcript(words, duration_s=duration_s), pitch=pitch_track(track_f0, hop_s=HOP_S),
+                 intensity=intensity_track(track_db, hop_s=HOP_S))
+    finals = of_type(annotate(tr), "intonation")
+    assert [m.value for m in finals] == [expected]
