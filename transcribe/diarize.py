@@ -78,7 +78,7 @@ def channel_evidence(audio: Audio, *, frame_s: float = 0.05, dominance_db: float
     for c in range(x.shape[0]):
         others = np.delete(db, c, axis=0).max(axis=0)
         dominance.append(float(np.mean(db[c, active] - others[active] > dominance_db)) if active.any() else 0.0)
-    distinct = correlation < 0.8 and sum(d >= 0.1 for d in dominance) >= 2
+    distinct = bool(correlation < 0.8 and sum(d >= 0.1 for d in dominance) >= 2)
     return ChannelEvidence(distinct, correlation, tuple(dominance))
 
 
