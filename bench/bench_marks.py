@@ -37,8 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
-from capture.record import Transcript  # noqa: E402
-from prosody.marks import MARK_TYPES, annotate  # noqa: E402
+from capture.record import Transcript, replace  # noqa: E402
+from prosody.marks import MARK_TYPES  # noqa: E402
+from prosody.marks import annotate as _annotate  # noqa: E402
 from prosody.thresholds import load_thresholds  # noqa: E402
 
 WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
@@ -241,7 +242,7 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
     return out
 
 
-def marks_per_minute(runner: Runner, thresholds, corpus: Path) -> dict:
+def marks_per_minute(runner: Runner, thresholds, corpus: Path, annotate=_annotate) -> dict:
     totals: Counter = Counter()
     minutes = words = 0.0
     per_item = {}
@@ -297,6 +298,8 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="score only marks at or above this confidence (the trade-off a reader can make)")
     args = parser.parse_args()
     from capture.offline import enforce_offline
 
@@ -304,6 +307,11 @@ def main() -> int:
     thresholds = load_thresholds(args.thresholds)
     manifest = json.loads((args.set / "manifest.json").read_text())
     runner = Runner(args.work, args.model, args.device)
+
+    def annotate(t, th):
+        marked = _annotate(t, th)
+        return replace(marked, marks=tuple(m for m in marked.marks if m.confidence >= args.min_confidence))
+
     transcripts, originals = {}, {}
     for n, item in enumerate(manifest["items"], 1):
         print(f"[{n}/{len(manifest['items'])}] {item['id']}", file=sys.stderr, end="\r")
@@ -318,7 +326,8 @@ def main() -> int:
         chosen = [i for i in manifest["items"] if i["set"] == set_name]
         if chosen:
             results[set_name] = score(chosen, transcripts, originals)
-    results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus)
+    results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus, annotate)
+    results["min_confidence"] = args.min_confidence
     results["thresholds"] = str(args.thresholds or "defaults")
     print(table(results))
     rate = results["unedited_corpus"]
