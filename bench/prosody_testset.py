@@ -5,8 +5,9 @@
     questions and statements. What espeak-ng 1.51 honours, measured on its output: ``<break>``
     exactly; ``volume="+200%"`` about +5..11 dB (``"x-loud"`` only +3..9) and ``"x-soft"`` about -8..-12 dB;
     ``pitch="+60%"``/``"-60%"`` about +5/-4.5 semitones; ``rate`` scales durations; "?" ends in
-    a final rise, "." in a fall. ``<emphasis>`` alone changes little, so an emphasised word is
-    ``<emphasis>`` plus moderate pitch (+25 %), volume ("loud") and rate (65 %): all three cues.
+    a final rise, "." in a fall. ``<emphasis>`` makes a word a few dB louder but changes pitch
+    and length little, so an emphasised word is ``<emphasis>`` plus moderate pitch (+25 %) and
+    rate (65 %): all three cues, without making it as loud as ``volume="+200%"``.
     Pause truth is measured from the synthesis (runs of digital silence), not taken from SSML.
     Each manipulated item has a ``_base`` twin without the manipulation, so the bench can tell
     marks caused by the manipulation from espeak-ng's own accents.
@@ -80,7 +81,7 @@ STATEMENTS = [
 BREAKS_S = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
 # mark type -> (SSML open tag, close tag, words in the stretch, value)
 SYNTH_KINDS = {
-    "emphasis": ('<emphasis level="strong"><prosody pitch="+25%" volume="loud" rate="65%">', "</prosody></emphasis>", 1, None),
+    "emphasis": ('<emphasis level="strong"><prosody pitch="+25%" rate="65%">', "</prosody></emphasis>", 1, None),
     "loud": ('<prosody volume="+200%">', "</prosody>", 1, None),
     "quiet": ('<prosody volume="x-soft">', "</prosody>", 1, None),
     "pitch_up": ('<prosody pitch="+60%">', "</prosody>", 1, "up"),
