@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from typing import Optional, Sequence
 
 from capture import __version__
@@ -33,10 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_stop_during_startup = threading.Event()
+
+
+def stop_requested_during_startup() -> bool:
+    """Whether SIGTERM arrived while the command was still importing its libraries."""
+    return _stop_during_startup.is_set()
+
+
+def _note_stop(signum, frame) -> None:
+    _stop_during_startup.set()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     enforce_offline()
+    # Importing the model libraries takes seconds; a SIGTERM then must not kill a watcher that
+    # would otherwise shut down cleanly. Commands that handle stopping say so with handles_stop.
+    try:
+        previous = signal.signal(signal.SIGTERM, _note_stop)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     parser = build_parser()
     args = parser.parse_args(argv)
+    if previous is not None and not getattr(args, "handles_stop", False):
+        signal.signal(signal.SIGTERM, previous)
+        if stop_requested_during_startup():
+            return 128 + signal.SIGTERM
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from capture.cli import stop_requested_during_startup
 from capture.cmd_process import add_pipeline_arguments, options_from_args
 from capture.jobstore import JobStore, store_dir
 from capture.pipeline import Engine
@@ -68,7 +69,7 @@ def register(sub) -> None:
     parser.add_argument("--move-done", type=Path, metavar="DIR",
                         help="move each original into DIR once its transcript is written (default: never touch it)")
     parser.add_argument("--once", action="store_true", help="process what is there now, then exit")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, handles_stop=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     stop = threading.Event()
     _install_signal_handlers(stop)  # before the slow start-up, so an early SIGTERM still exits cleanly
+    if stop_requested_during_startup():
+        stop.set()
     store = JobStore(out)
     _remove_leftovers(out)
     for job in store.recover(crash_limit=args.max_attempts + 2):

@@ -346,6 +346,10 @@ def test_kill9_at_random_moments_never_shows_partial_output_or_duplicates(clips,
                 assert data["audio"]["sha256"] in known
     w = watchers(inbox, out)
     wait_until(lambda: all_finished(out, 10), timeout_s=300, what="all jobs after the kills", proc=w)
+    # the store may say "all done" before this last watcher's interpreter has even started, and
+    # no program can handle a signal before it runs: stop it once it is up
+    wait_until(lambda: "watching" in w.output().rsplit("=== start", 1)[-1], timeout_s=120,
+               what="the watcher to start", proc=w)
     assert w.terminate() == 0
     jobs = assert_store_matches_outputs(out)
     assert sorted(j["name"] for j in jobs if j["state"] == "done") == sorted(Path(p).stem for p in before)
