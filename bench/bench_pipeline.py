@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--speakers", default="auto")
     parser.add_argument("--beam-size", type=int, default=1)
-    parser.add_argument("--no-fillers", action="store_true")
+    parser.add_argument("--filler-prompt", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -45,7 +45,7 @@ def main() -> int:
         return 2
     enforce_offline()
     engine = Engine(ProcessOptions(asr=AsrOptions(model=args.model, device=args.device, beam_size=args.beam_size,
-                                                  keep_fillers=not args.no_fillers),
+                                                  filler_prompt=args.filler_prompt),
                                    speakers=SpeakerOptions(mode=args.speakers)))
     recognizer, load_s = engine.recognizer()
     report = {"model": recognizer.identity(), "model_load_s": round(load_s, 3), "items": [], "wer": {}, "pitch": {}, "pauses": {}}

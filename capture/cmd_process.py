@@ -32,7 +32,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
     parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default; see README)")
-    parser.add_argument("--no-fillers", action="store_true", help="do not prompt the recogniser to keep um/uh")
+    parser.add_argument("--filler-prompt", action="store_true",
+                        help="prompt the recogniser in a disfluent style to write more um/uh (slower; see README)")
     parser.add_argument("--speakers", default="auto", help=f"speaker mode: {', '.join(SPEAKER_MODES)} (default: auto)")
     parser.add_argument("--num-speakers", type=int)
     parser.add_argument("--min-speakers", type=int)
@@ -49,7 +50,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> ProcessOptions:
     return ProcessOptions(
         asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                       language=args.language, beam_size=args.beam_size, keep_fillers=not args.no_fillers),
+                       language=args.language, beam_size=args.beam_size, filler_prompt=args.filler_prompt),
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
                                 min_speakers=args.min_speakers, max_speakers=args.max_speakers),
         prosody=ProsodyOptions(),

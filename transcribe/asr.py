@@ -16,10 +16,10 @@ from transcribe.models import DEFAULT_ASR_MODEL, ModelRef, resolve_asr_model
 
 logger = logging.getLogger("tonescribe.asr")
 
-# Whisper is trained on transcripts that mostly leave out "um" and "uh"; a prompt written in a
-# disfluent style makes it keep more of the filled pauses it hears. Chosen among prompts by
-# bench/bench_pipeline.py (filler recall and WER on the corpus; see README): with beam search
-# prompts made Whisper drop whole stretches of talk, so the default decoding is greedy.
+# Whisper is trained on transcripts that mostly leave out "um" and "uh". Whatever fillers it does
+# write are kept. A prompt in a disfluent style can make it write more, but measured on the corpus
+# (README) it made the bundled models 2-4x slower (temperature fallbacks) for one more filler in
+# nine, and with beam search it dropped whole stretches of talk: so it is opt-in.
 FILLER_PROMPT = "So, um, I was, uh, thinking... Mm-hmm. Yeah, um, right."
 
 
@@ -31,7 +31,7 @@ class AsrOptions:
     language: Optional[str] = None
     beam_size: int = 1
     vad_filter: bool = True
-    keep_fillers: bool = True
+    filler_prompt: bool = False
     cpu_threads: int = 0
 
     def __post_init__(self):
@@ -112,7 +112,7 @@ class Recognizer:
             beam_size=opts.beam_size,
             word_timestamps=True,
             vad_filter=opts.vad_filter,
-            initial_prompt=FILLER_PROMPT if opts.keep_fillers and (language or "en") == "en" else None,
+            initial_prompt=FILLER_PROMPT if opts.filler_prompt and (language or "en") == "en" else None,
         )
         words: list[Word] = []
         for segment in segments:
