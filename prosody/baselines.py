@@ -4,7 +4,9 @@ Every relative judgement of the marks (louder, higher, longer, faster) compares 
 same speaker: either the speaker's whole baseline (median and median absolute deviation) or the
 speaker's words around it. Word spans from the recogniser often include some silence, so a
 word's length is its *sounding* time: the frames of its span above the recording's silence level
-(the level the pause finder uses).
+(the level the pause finder uses) and within ``WITHIN_PEAK_DB`` of the word's own loudest
+frame, so that raising or lowering a word's gain does not make it longer or shorter (a louder
+word otherwise lifts more of its consonants and edges above the silence level).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from capture.record import Transcript
 from prosody.features import frame_range
 from prosody.pauses import silence_threshold_db
 from prosody.syllables import count_syllables
+
+WITHIN_PEAK_DB = 25.0  # ours: frames further below the word's loudest frame do not count as sounding
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
             continue
         frames = frame_range(start_s, end_s, hop_s=hop_s, n_frames=len(db))
         levels, pitches = db[frames], f0[frames]
-        sounding = levels >= threshold
+        peak = float(np.nanmax(levels)) if levels.size and not np.isnan(levels).all() else -np.inf
+        sounding = levels >= max(threshold, peak - WITHIN_PEAK_DB)
         voiced = pitches[sounding & ~np.isnan(pitches)]
         sounding_s = min(end_s - start_s, float(sounding.sum()) * hop_s)
         level = float(10 * np.log10(np.mean(10 ** (levels[sounding] / 10)))) if sounding.any() else None

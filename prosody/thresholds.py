@@ -31,6 +31,7 @@ class EmphasisThresholds:
     loudness_above_db: float
     duration_ratio: float
     min_cues: int
+    min_voiced_s: float
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class LoudnessThresholds:
     window_words: int
     loud_above_db: float
     quiet_below_db: float
+    min_voiced_s: float
 
 
 @dataclass(frozen=True)

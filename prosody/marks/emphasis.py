@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from capture.record import Mark
 from prosody.marks.context import Context, confidence, median_or_none, r
+from prosody.marks.loudness import level_db
 
 
 def cues(ctx: Context, i: int) -> dict:
@@ -18,11 +19,12 @@ def cues(ctx: Context, i: int) -> dict:
     around = [ctx.measures[j] for j in ctx.neighbours(i, th.window_words)]
     ref_st = median_or_none(ctx.st(i, n.f0_hz) for n in around)
     peak_st = ctx.st(i, m.f0_peak_hz)
-    ref_db = median_or_none(n.level_db for n in around)
+    level = level_db(ctx, i, th.min_voiced_s)
+    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s) for j in ctx.neighbours(i, th.window_words))
     expected = ctx.baseline(i).expected_duration_s(m.syllables)
     return {
         "pitch_above_st": r(peak_st - ref_st) if peak_st is not None and ref_st is not None else None,
-        "loudness_above_db": r(m.level_db - ref_db) if m.level_db is not None and ref_db is not None else None,
+        "loudness_above_db": r(level - ref_db) if level is not None and ref_db is not None else None,
         "duration_ratio": r(m.sounding_s / expected) if expected else None,
     }
 
@@ -33,7 +35,7 @@ def find(ctx: Context) -> list[Mark]:
               "duration_ratio": th.duration_ratio}
     marks = []
     for i in ctx.order:
-        if ctx.measures[i].level_db is None:
+        if level_db(ctx, i, th.min_voiced_s) is None:
             continue
         measured = cues(ctx, i)
         passed = [k for k, v in measured.items() if v is not None and v >= limits[k]]
@@ -44,6 +46,7 @@ def find(ctx: Context) -> list[Mark]:
         marks.append(Mark(
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
-            evidence={**measured, "cues_passed": passed, "thresholds": limits, "min_cues": th.min_cues},
+            evidence={**measured, "cues_passed": passed, "thresholds": limits, "min_cues": th.min_cues,
+                      "min_voiced_s": th.min_voiced_s},
         ))
     return marks

@@ -7,10 +7,18 @@ from capture.record import Mark
 from prosody.marks.context import Context, confidence, median_or_none, r
 
 
-def level_difference_db(ctx: Context, i: int) -> float | None:
+def level_db(ctx: Context, i: int, min_voiced_s: float) -> float | None:
+    """A word's level, when it has enough voiced sound to carry one: a (re-timed) span with
+    less holds a consonant or a neighbour's edge, not the word's vowel."""
     m = ctx.measures[i]
-    ref = median_or_none(ctx.measures[j].level_db for j in ctx.neighbours(i, ctx.thresholds.loudness.window_words))
-    return None if m.level_db is None or ref is None else m.level_db - ref
+    return m.level_db if m.voiced_s >= min_voiced_s - 1e-9 else None
+
+
+def level_difference_db(ctx: Context, i: int) -> float | None:
+    th = ctx.thresholds.loudness
+    mine = level_db(ctx, i, th.min_voiced_s)
+    ref = median_or_none(level_db(ctx, j, th.min_voiced_s) for j in ctx.neighbours(i, th.window_words))
+    return None if mine is None or ref is None else mine - ref
 
 
 def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
@@ -42,6 +50,7 @@ def find(ctx: Context) -> list[Mark]:
                 confidence=confidence(sign * mean, threshold),
                 evidence={"level_difference_db": [r(flagged[i]) for i in run],
                           "level_db": [r(ctx.measures[i].level_db) for i in run],
-                          "threshold_db": sign * threshold, "window_words": th.window_words},
+                          "threshold_db": sign * threshold, "window_words": th.window_words,
+                          "min_voiced_s": th.min_voiced_s},
             ))
     return marks
