@@ -198,6 +198,17 @@ def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
     assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == [(11, 11)]
 
 
+def test_one_word_louder_and_longer_is_emphasis_not_loud():
+    words = regular_words(14, lengths={6: 0.5})
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 8}, BASE_DB)))
+    assert [m.first_word for m in of_type(t, "emphasis")] == [6]
+    assert not of_type(t, "loud")
+    # the same loudness over two words in a row stays a loud stretch
+    words = regular_words(14, lengths={6: 0.5, 7: 0.5})
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 8, 7: BASE_DB + 8}, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(6, 7)]
+
+
 def test_emphasis_needs_two_of_pitch_loudness_and_length():
     lengths = {7: 0.5}
     words = regular_words(14, lengths=lengths)

@@ -87,6 +87,13 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
     return spans
 
 
+def level_db(ctx: Context, i: int, min_voiced_s: float) -> Optional[float]:
+    """A word's level, when it has enough voiced sound to carry one: a (re-timed) span with
+    less holds a consonant or a neighbour's edge, not the word's vowel."""
+    m = ctx.measures[i]
+    return m.level_db if m.voiced_s >= min_voiced_s - 1e-9 else None
+
+
 def confidence(measured: float, threshold: float) -> float:
     """0.5 at the threshold, rising linearly to 1.0 at twice the threshold (or beyond)."""
     if threshold <= 0:

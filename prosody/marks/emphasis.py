@@ -9,8 +9,7 @@ three pass their thresholds: a word that is only louder is ``loud``, only higher
 from __future__ import annotations
 
 from capture.record import Mark
-from prosody.marks.context import Context, confidence, median_or_none, r
-from prosody.marks.loudness import level_db
+from prosody.marks.context import Context, confidence, level_db, median_or_none, r
 
 
 def cues(ctx: Context, i: int) -> dict:
@@ -29,24 +28,38 @@ def cues(ctx: Context, i: int) -> dict:
     }
 
 
+def limits(ctx: Context) -> dict:
+    th = ctx.thresholds.emphasis
+    return {"pitch_above_st": th.pitch_above_st, "loudness_above_db": th.loudness_above_db,
+            "duration_ratio": th.duration_ratio}
+
+
+def passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
+    """The word's cues and those that pass; no cues for a word without a measurable level."""
+    if level_db(ctx, i, ctx.thresholds.emphasis.min_voiced_s) is None:
+        return {}, []
+    measured, limit = cues(ctx, i), limits(ctx)
+    return measured, [k for k, v in measured.items() if v is not None and v >= limit[k]]
+
+
+def is_emphasised(ctx: Context, i: int) -> bool:
+    return len(passed_cues(ctx, i)[1]) >= ctx.thresholds.emphasis.min_cues
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.emphasis
-    limits = {"pitch_above_st": th.pitch_above_st, "loudness_above_db": th.loudness_above_db,
-              "duration_ratio": th.duration_ratio}
+    limit = limits(ctx)
     marks = []
     for i in ctx.order:
-        if level_db(ctx, i, th.min_voiced_s) is None:
-            continue
-        measured = cues(ctx, i)
-        passed = [k for k, v in measured.items() if v is not None and v >= limits[k]]
+        measured, passed = passed_cues(ctx, i)
         if len(passed) < th.min_cues:
             continue
         w = ctx.transcript.words[i]
-        score = sum(min(2.0, measured[k] / limits[k]) for k in passed) / len(passed)
+        score = sum(min(2.0, measured[k] / limit[k]) for k in passed) / len(passed)
         marks.append(Mark(
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
-            evidence={**measured, "cues_passed": passed, "thresholds": limits, "min_cues": th.min_cues,
+            evidence={**measured, "cues_passed": passed, "thresholds": limit, "min_cues": th.min_cues,
                       "min_voiced_s": th.min_voiced_s},
         ))
     return marks

@@ -4,14 +4,8 @@ speaker's words around them, joined into stretches of neighbouring words."""
 from __future__ import annotations
 
 from capture.record import Mark
-from prosody.marks.context import Context, confidence, median_or_none, r
-
-
-def level_db(ctx: Context, i: int, min_voiced_s: float) -> float | None:
-    """A word's level, when it has enough voiced sound to carry one: a (re-timed) span with
-    less holds a consonant or a neighbour's edge, not the word's vowel."""
-    m = ctx.measures[i]
-    return m.level_db if m.voiced_s >= min_voiced_s - 1e-9 else None
+from prosody.marks import emphasis
+from prosody.marks.context import Context, confidence, level_db, median_or_none, r
 
 
 def level_difference_db(ctx: Context, i: int) -> float | None:
@@ -42,6 +36,8 @@ def find(ctx: Context) -> list[Mark]:
     for kind, threshold, sign in (("loud", th.loud_above_db, 1.0), ("quiet", th.quiet_below_db, -1.0)):
         flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
         for run in stretches(ctx, flagged):
+            if kind == "loud" and len(run) == 1 and emphasis.is_emphasised(ctx, run[0]):
+                continue  # one word louder *and* higher or longer is stressed (underlined), not CAPS
             words = [ctx.transcript.words[i] for i in run]
             mean = sum(flagged[i] for i in run) / len(run)
             marks.append(Mark(
