@@ -6,7 +6,10 @@ speaker's words around it. Word spans from the recogniser often include some sil
 word's length is its *sounding* time: the frames of its span above the recording's silence level
 (the level the pause finder uses) and within ``WITHIN_PEAK_DB`` of the word's own loudest
 frame, so that raising or lowering a word's gain does not make it longer or shorter (a louder
-word otherwise lifts more of its consonants and edges above the silence level).
+word otherwise lifts more of its consonants and edges above the silence level). A word's *held*
+time is its longest run of frames within ``HELD_DB`` of its loudest frame: the sustained core
+(vowel or continuant) that a prolonged sound stretches, much less dependent on how many
+consonants the word has or on where the recogniser put its edges than the word's whole length.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from prosody.pauses import silence_threshold_db
 from prosody.syllables import count_syllables
 
 WITHIN_PEAK_DB = 25.0  # ours: frames further below the word's loudest frame do not count as sounding
+HELD_DB = 9.0  # ours: a held sound is a run of frames within this of the word's loudest frame
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class WordMeasure:
     f0_onset_hz: Optional[float]  # median over the first half of the voiced frames
     f0_offset_hz: Optional[float]  # median over the last half of the voiced frames
     level_db: Optional[float]  # energy mean over sounding frames
+    held_s: float = 0.0  # longest run of frames within HELD_DB of the word's loudest frame
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class SpeakerBaseline:
     rate_mad_syl_s: Optional[float]
     syllable_s: Optional[float]  # median sounding time per syllable
     duration_norm_s: dict  # syllable count -> median sounding time of such words (>= 5 words)
+    held_median_s: Optional[float] = None  # median of the words' held_s
 
     def expected_duration_s(self, syllables: int) -> Optional[float]:
         if syllables in self.duration_norm_s:
@@ -90,7 +96,7 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
         start_s, end_s = spans[i] if spans is not None else (w.start_s, w.end_s)
         if threshold is None or end_s <= start_s:
             out.append(WordMeasure(i, w.speaker, start_s, end_s, syllables, max(0.0, end_s - start_s),
-                                   0.0, None, None, None, None, None))
+                                   0.0, None, None, None, None, None, 0.0))
             continue
         frames = frame_range(start_s, end_s, hop_s=hop_s, n_frames=len(db))
         levels, pitches = db[frames], f0[frames]
@@ -107,8 +113,17 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
             f0_onset_hz=float(np.median(voiced[: max(1, (voiced.size + 1) // 2)])) if voiced.size else None,
             f0_offset_hz=float(np.median(voiced[voiced.size // 2:])) if voiced.size else None,
             level_db=level,
+            held_s=round(longest_run(levels >= peak - HELD_DB) * hop_s, 3),
         ))
     return out
+
+
+def longest_run(flags: np.ndarray) -> int:
+    best = current = 0
+    for flag in flags:
+        current = current + 1 if flag else 0
+        best = max(best, current)
+    return best
 
 
 def local_rates(measures: Sequence[WordMeasure], *, window_words: int) -> list[Optional[float]]:
@@ -147,6 +162,7 @@ def speaker_baselines(
         timed = [m for m in mine if m.sounding_s > 0 and m.syllables > 0]
         rates = np.array([r for r in local_rates(timed, window_words=rate_window_words) if r is not None])
         per_syllable = np.array([m.sounding_s / m.syllables for m in timed])
+        held = np.array([m.held_s for m in mine if m.held_s > 0])
         norms = {}
         for n in sorted({m.syllables for m in timed}):
             durations = [m.sounding_s for m in timed if m.syllables == n]
@@ -163,6 +179,7 @@ def speaker_baselines(
             rate_mad_syl_s=_r(_mad(rates)) if rates.size else None,
             syllable_s=_r(float(np.median(per_syllable)), 3) if per_syllable.size else None,
             duration_norm_s={n: round(v, 3) for n, v in norms.items()},
+            held_median_s=_r(float(np.median(held)), 3) if held.size else None,
         )
     return out
 

@@ -71,7 +71,7 @@ class TempoThresholds:
 
 @dataclass(frozen=True)
 class LengtheningThresholds:
-    duration_ratio: float
+    held_ratio: float
     neighbour_ratio_max: float
     colon_per_s: float
 

@@ -55,7 +55,7 @@ def sample_transcript(audio_path: str | Path = "/data/interviews/entrevista ñ 0
     ev = {"threshold": 1.0}
     marks = (
         Mark("emphasis", 1.00, 1.40, 2, 2, "S1", 3, 0.9, {"pitch_above_st": 2.5, "loudness_above_db": 4.0}),
-        Mark("lengthening", 1.60, 2.10, 4, 4, "S1", 2, 0.8, {"duration_ratio": 1.9}),
+        Mark("lengthening", 1.60, 2.10, 4, 4, "S1", 2, 0.8, {"held_ratio": 1.9}),
         Mark("pause", 2.10, 2.80, 4, 5, "S1", 0.7, 1.0, {"micropause": False}),
         Mark("intonation", 2.95, 3.30, 5, 5, "S1", "fall", 0.9, {"change_st": -4.2}),
         Mark("gap", 3.30, 4.10, 5, 6, None, 0.8, 1.0, {"micropause": False}),

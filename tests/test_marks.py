@@ -292,11 +292,20 @@ def test_fast_stretch_is_tempo_faster_and_slow_stretch_tempo_slower():
     assert not of_type(t, "lengthening")  # a slow stretch is tempo, not lengthening of each word
 
 
+def test_a_long_word_without_a_held_sound_is_not_lengthening():
+    words = regular_words(14, lengths={8: 0.8})
+    a, b = words[8][1], words[8][2]
+
+    def db(t):  # word 8: 0.55 s of weak consonants (15 dB down), then a vowel of the usual length
+        return BASE_DB - 15 if a <= t < b - 0.25 else BASE_DB
+    assert not of_type(annotate(make_transcript(words, db=db)), "lengthening")
+
+
 def test_one_held_word_is_lengthening():
     t = annotate(make_transcript(regular_words(14, lengths={8: 0.8})))
     marks = of_type(t, "lengthening")
     assert [(m.first_word, m.value) for m in marks] == [(8, 2)]
-    assert marks[0].evidence["duration_ratio"] == pytest.approx(0.8 / 0.3, abs=0.1)
+    assert marks[0].evidence["held_ratio"] == pytest.approx(0.8 / 0.3, abs=0.1)
     assert not of_type(t, "tempo")
 
 

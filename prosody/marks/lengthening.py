@@ -1,8 +1,13 @@
-"""Lengthening (``::``): a word held clearly longer than the speaker's norm for words of its
-syllable count, while the words around it are not slow too (a slow stretch is tempo).
+"""Lengthening (``::``): a sound held clearly longer than the speaker's norm, while the words
+around it are not slow too (a slow stretch is tempo).
 
-Without phone boundaries the held sound is not located: renderers put the colons after the last
-vowel letter of the word, a documented approximation."""
+The held sound is each word's longest run of frames near its loudest level (``held_s``, see
+``prosody.baselines``): the sustained vowel or continuant that a prolonged sound stretches. It is
+compared with the median held time of the speaker's words. A whole word's length would also
+count its consonants and the recogniser's edge errors, which vary more from word to word than
+the prolongations Jefferson's colons mark. Without phone boundaries the held sound is not
+named: renderers put the colons after the last vowel letter of the word, a documented
+approximation."""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from prosody.marks.context import Context, confidence, median_or_none, r
 
 
 def ratio(ctx: Context, i: int) -> float | None:
-    expected = ctx.baseline(i).expected_duration_s(ctx.measures[i].syllables)
-    return ctx.measures[i].sounding_s / expected if expected else None
+    norm = ctx.baseline(i).held_median_s
+    held = ctx.measures[i].held_s
+    return held / norm if norm and held > 0 else None
 
 
 def find(ctx: Context) -> list[Mark]:
@@ -21,20 +27,19 @@ def find(ctx: Context) -> list[Mark]:
     marks = []
     for i in ctx.order:
         mine = ratio(ctx, i)
-        if mine is None or mine < th.duration_ratio:
+        if mine is None or mine < th.held_ratio:
             continue
         around = median_or_none(ratio(ctx, j) for j in ctx.neighbours(i, 2))
         if around is not None and around > th.neighbour_ratio_max:
             continue
-        expected = ctx.baseline(i).expected_duration_s(ctx.measures[i].syllables)
-        excess = ctx.measures[i].sounding_s - expected
+        norm = ctx.baseline(i).held_median_s
+        excess = ctx.measures[i].held_s - norm
         colons = int(min(3, max(1, round(excess / th.colon_per_s))))
         marks.append(Mark(
             type="lengthening", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
-            speaker=words[i].speaker, value=colons, confidence=confidence(mine, th.duration_ratio),
-            evidence={"duration_ratio": r(mine), "sounding_s": ctx.measures[i].sounding_s,
-                      "expected_s": r(expected, 3), "syllables": ctx.measures[i].syllables,
-                      "neighbours_ratio": r(around), "duration_ratio_threshold": th.duration_ratio,
+            speaker=words[i].speaker, value=colons, confidence=confidence(mine, th.held_ratio),
+            evidence={"held_ratio": r(mine), "held_s": ctx.measures[i].held_s, "speaker_held_median_s": norm,
+                      "neighbours_ratio": r(around), "held_ratio_threshold": th.held_ratio,
                       "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s},
         ))
     return marks
