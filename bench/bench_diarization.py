@@ -13,6 +13,12 @@ What it measures:
   (the same defaults for all; the count must come out right on each, one speaker on single-speaker items).
 - ``auto`` on fw_stereo_2spk: the mode it picks and, per channel, how many words of that channel's
   reference text are recognised in its own speaker's words vs in the other speaker's.
+- overlap detection on mixtures made by ADDING two single-speaker items so that the second
+  starts before the first ends (a turn change with overlap; equal loudness or the second 6 dB
+  quieter or louder), with the true overlap known exactly: each source's speech comes from the
+  VAD run on that source alone. Controls join the same items without overlap (any overlap
+  found there is a false alarm). Each with the default settings and with the mixture test off
+  (``overlap_mix_gain=0``, the detector before it was added), and the same pair on AMI.
 - cpWER on ami_mixture_4spk (meeteval) against the four per-speaker texts, next to the WER of the
   same recognised words when each is given its speaker from the reference RTTM (oracle attribution):
   the difference is what attribution mistakes cost. Texts are normalised with whisper_normalizer's
@@ -106,6 +112,71 @@ def bench_embedded(items: dict) -> dict:
     return out
 
 
+def overlap_items() -> dict:
+    """name -> (audio, reference turns): two single-speaker items summed with a known overlap."""
+    from transcribe.vad import speech_regions
+
+    c = CORPUS
+    x = {"lj0276": load_audio(c / "ljspeech_LJ050-027x/LJ050-0276.wav").mono_16k(),
+         "lj0277": load_audio(c / "ljspeech_LJ050-027x/LJ050-0277.wav").mono_16k(),
+         "libri": load_audio(c / "librispeech_2412-153948-0000/2412-153948-0000.flac").mono_16k(),
+         "jfk": load_audio(c / "jfk/jfk.flac").mono_16k(),
+         "ptdb_f01": load_audio(c / "ptdb_tug_f0/mic_F01_sa1.wav").mono_16k()}
+
+    def summed(a: str, b: str, overlap_s: float, gain_b_db: float = 0.0):
+        xa = x[a] / (np.sqrt(np.mean(x[a] ** 2)) + 1e-9) * 0.05
+        xb = x[b] / (np.sqrt(np.mean(x[b] ** 2)) + 1e-9) * 0.05 * 10 ** (gain_b_db / 20)
+        offset = len(xa) - int(round(overlap_s * 16000))
+        out = np.zeros(max(len(xa), offset + len(xb)), dtype=np.float32)
+        out[: len(xa)] += xa
+        out[offset: offset + len(xb)] += xb
+        ref = [Turn(a, s, e) for s, e in speech_regions(xa)]
+        ref += [Turn(b, s + offset / 16000, e + offset / 16000) for s, e in speech_regions(xb)]
+        return mono_audio(out, f"{a}+{b}"), ref
+
+    return {
+        "lj0276 > libri, 2 s overlap": summed("lj0276", "libri", 2.0),
+        "libri > lj0277 (-6 dB), 2 s overlap": summed("libri", "lj0277", 2.0, -6.0),
+        "libri > jfk (+6 dB), 1.5 s overlap": summed("libri", "jfk", 1.5, 6.0),
+        "jfk > lj0276, 3 s overlap": summed("jfk", "lj0276", 3.0),
+        "jfk > ptdb_f01, 4 s overlap": summed("jfk", "ptdb_f01", 4.0),
+        "ptdb_f01 > libri, 3 s overlap": summed("ptdb_f01", "libri", 3.0),
+        "control: lj0276 | libri, no overlap": summed("lj0276", "libri", 0.0),
+        "control: libri | lj0277 (-6 dB), no overlap": summed("libri", "lj0277", 0.0, -6.0),
+        "control: jfk | ptdb_f01, no overlap": summed("jfk", "ptdb_f01", 0.6),  # jfk.flac ends in silence: 0 s true overlap
+    }
+
+
+def bench_overlap(items: dict) -> dict:
+    from dataclasses import replace
+
+    from transcribe.embedded import EmbeddedOptions
+
+    opts = SpeakerOptions(mode="embedded")
+    variants = {"default": EmbeddedOptions(), "mixture test off": replace(EmbeddedOptions(), overlap_mix_gain=0.0)}
+    out: dict = {}
+    for variant, settings in variants.items():
+        rows, hit, found, ref_total = {}, 0.0, 0.0, 0.0
+        for name, (audio, ref) in items.items():
+            d = diarize_embedded(audio, opts, settings)
+            p, r, ref_ov, hyp_ov = overlap_precision_recall(ref, d.turns)
+            rows[name] = {"speakers_found": d.num_speakers, "overlap_ref_s": round(ref_ov, 2),
+                          "overlap_found_s": round(hyp_ov, 2),
+                          "overlap_precision": None if np.isnan(p) else round(p, 3),
+                          "overlap_recall": None if np.isnan(r) else round(r, 3),
+                          "der_strict": round(der(ref, d.turns, duration_s=audio.duration_s).strict, 4)}
+            if not name.startswith("control") and name != "ami_mixture_4spk":
+                hit += 0.0 if np.isnan(p) else p * hyp_ov
+                found += hyp_ov
+                ref_total += ref_ov
+            print(f"overlap [{variant}] {name}: {json.dumps(rows[name])}", flush=True)
+        rows["pooled summed mixtures"] = {"overlap_precision": round(hit / found, 3) if found else None,
+                                          "overlap_recall": round(hit / ref_total, 3) if ref_total else None}
+        print(f"overlap [{variant}] pooled summed mixtures: {json.dumps(rows['pooled summed mixtures'])}", flush=True)
+        out[variant] = rows
+    return out
+
+
 def normalise(text: str) -> str:
     from whisper_normalizer.english import EnglishTextNormalizer
 
@@ -187,7 +258,10 @@ def main() -> int:
 
     results = {"machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                            "load_average": os.getloadavg()}}
-    results["embedded"] = bench_embedded(corpus_items())
+    items = corpus_items()
+    results["embedded"] = bench_embedded(items)
+    ami_audio, ami_ref, _ = items["ami_mixture_4spk"]
+    results["overlap"] = bench_overlap({"ami_mixture_4spk": (ami_audio, ami_ref), **overlap_items()})
     if not args.no_asr:
         from capture.pipeline import Engine, ProcessOptions
 

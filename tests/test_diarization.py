@@ -172,6 +172,71 @@ def test_one_voice_comes_out_as_one_speaker(two_voices):
     assert {t.speaker for t in result.turns} == {"spk0"}
 
 
+def _unit(x):
+    return np.asarray(x, dtype=np.float64) / np.linalg.norm(x)
+
+
+def test_mixture_gain_is_zero_for_one_voice_and_the_single_residual_for_an_exact_mix():
+    from transcribe.overlap import mixture_gains
+
+    rng = np.random.default_rng(0)
+    c = np.stack([_unit(rng.normal(size=16)) for _ in range(3)])
+    mix = _unit(0.6 * c[0] + 0.4 * c[2])
+    gains = mixture_gains(np.stack([c[1], mix]), c, min_share=0.4)
+    assert gains.shape == (2, 3)  # pairs (0, 1), (0, 2), (1, 2)
+    assert np.allclose(gains[0], 0.0)
+    single = np.sqrt(1 - np.max(c @ mix) ** 2)  # the exact two-voice fit leaves no residual
+    assert gains[1, 1] == pytest.approx(single, abs=1e-6) and gains[1, 1] > 0.1
+    assert gains[1, 1] > max(gains[1, 0], gains[1, 2])
+
+
+def test_mixture_gain_ignores_a_faint_second_voice_and_one_speaker():
+    from transcribe.overlap import mixture_gains
+
+    rng = np.random.default_rng(1)
+    c = np.stack([_unit(rng.normal(size=16)) for _ in range(2)])
+    faint = _unit(0.9 * c[0] + 0.1 * c[1])
+    assert mixture_gains(faint[None], c, min_share=0.4)[0, 0] == 0.0
+    assert mixture_gains(faint[None], c, min_share=0.1)[0, 0] > 0.0
+    assert mixture_gains(faint[None], c[:1], min_share=0.4).shape == (1, 0)
+    with pytest.raises(ValueError, match="min_share"):
+        mixture_gains(faint[None], c, min_share=0.0)
+    with pytest.raises(ValueError, match="overlap_mix_gain"):
+        EmbeddedOptions(overlap_mix_gain=-0.1)
+
+
+@pytest.mark.slow
+def test_two_espeak_voices_summed_look_like_a_mix_of_their_centroids(two_voices):
+    """Real d-vectors: windows of A + B (summed over a known 5.8 s) clear the default mixture gain,
+    windows of A or B alone mostly do not. Centroids come from other parts of each voice."""
+    from transcribe.clustering import unit
+    from transcribe.embeddings import load_encoder, mel_frames
+    from transcribe.overlap import mixture_gains
+
+    audio, truth = two_voices
+    x = audio.mono_16k()
+    a, b = (np.concatenate([x[int(t.start_s * 16000): int(t.end_s * 16000)] for t in truth if t.speaker == s])
+            for s in "AB")
+    encoder, settings, n = load_encoder("cpu"), EmbeddedOptions(), 8 * 16000
+
+    def embed(sig):
+        mel = mel_frames(sig)
+        spans = window_spans([(0.0, len(sig) / 16000)], window_s=settings.window_s, step_s=settings.step_s,
+                             n_frames=len(mel))
+        return encoder.embed(mel, spans)
+
+    centroids = np.stack([unit(embed(a[:n]).sum(axis=0)), unit(embed(b[:n]).sum(axis=0))])
+    m = min(len(a), len(b)) - n
+
+    def share_flagged(sig):
+        gains = mixture_gains(embed(sig), centroids, min_share=settings.overlap_min_share)[:, 0]
+        return float(np.mean(gains >= settings.overlap_mix_gain))
+
+    for gain_b_db in (0.0, -6.0):
+        assert share_flagged(a[n: n + m] + b[n: n + m] * 10 ** (gain_b_db / 20)) >= 0.6
+    assert share_flagged(a[n: n + m]) <= 0.25 and share_flagged(b[n: n + m]) <= 0.25
+
+
 def test_silence_gives_no_turns():
     result = diarize_embedded(mono(np.zeros(3 * 16000)), SpeakerOptions(mode="embedded"))
     assert result.turns == [] and result.num_speakers == 0

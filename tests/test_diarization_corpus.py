@@ -45,6 +45,44 @@ def test_embedded_on_ami_meets_the_strict_der_target(corpus_dir):
 def test_single_speaker_recordings_come_out_as_one_speaker(corpus_dir, path):
     result = diarize_embedded(load_audio(corpus_dir / path), EMBEDDED)
     assert result.num_speakers == 1
+    assert {t.speaker for t in result.turns} == {"spk0"}  # so no overlap either
+
+
+def _summed(a: np.ndarray, b: np.ndarray, *, overlap_s: float, gain_b_db: float) -> tuple[Audio, list[Turn]]:
+    """``b`` starts ``overlap_s`` before ``a`` ends; truth = each source's own VAD speech."""
+    from transcribe.vad import speech_regions
+
+    a = a / (np.sqrt(np.mean(a ** 2)) + 1e-9) * 0.05
+    b = b / (np.sqrt(np.mean(b ** 2)) + 1e-9) * 0.05 * 10 ** (gain_b_db / 20)
+    offset = len(a) - int(overlap_s * 16000)
+    out = np.zeros(max(len(a), offset + len(b)), dtype=np.float32)
+    out[: len(a)] += a
+    out[offset: offset + len(b)] += b
+    truth = [Turn("a", s, e) for s, e in speech_regions(a)]
+    truth += [Turn("b", s + offset / 16000, e + offset / 16000) for s, e in speech_regions(b)]
+    return mono(out), truth
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.parametrize("gain_b_db", [0.0, -6.0])
+def test_overlap_is_found_where_two_recordings_are_summed(corpus_dir, gain_b_db):
+    from dataclasses import replace
+
+    from transcribe.embedded import EmbeddedOptions
+    from transcribe.scoring import overlap_precision_recall
+
+    libri = load_audio(corpus_dir / "librispeech_2412-153948-0000/2412-153948-0000.flac").mono_16k()
+    lj = load_audio(corpus_dir / "ljspeech_LJ050-027x/LJ050-0277.wav").mono_16k()
+    audio, truth = _summed(libri, lj, overlap_s=2.0, gain_b_db=gain_b_db)
+    result = diarize_embedded(audio, EMBEDDED)
+    precision, recall, true_s, found_s = overlap_precision_recall(truth, result.turns)
+    assert result.num_speakers == 2 and true_s > 1.0
+    assert precision >= 0.8 and recall >= 0.3, (precision, recall, true_s, found_s)
+    without = diarize_embedded(audio, EMBEDDED, replace(EmbeddedOptions(), overlap_mix_gain=0.0))
+    assert overlap_precision_recall(truth, without.turns)[1] < recall
+    joined, _ = _summed(libri, lj, overlap_s=0.0, gain_b_db=gain_b_db)  # the same turn change, no overlap
+    assert overlap_precision_recall([Turn("x", 0.0, 1.0)], diarize_embedded(joined, EMBEDDED).turns)[3] == 0.0
 
 
 @pytest.mark.slow
