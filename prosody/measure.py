@@ -10,7 +10,7 @@ import numpy as np
 from capture.decode import ASR_SAMPLE_RATE_HZ, Audio
 from capture.record import IntensityTrack, Pause, PitchTrack, Speaker, Word, replace
 from prosody.features import speaker_median_f0, word_prosody
-from prosody.intensity import IntensityOptions, intensity_frames, intensity_track
+from prosody.intensity import IntensityOptions, high_band_intensity_frames, intensity_frames, intensity_track
 from prosody.pauses import PauseOptions, find_pauses
 from prosody.pitch import PitchOptions, f0_frames, pitch_track
 
@@ -34,11 +34,13 @@ class ProsodyResult:
     intensity: IntensityTrack
 
 
-def _tracks(signal: np.ndarray, options: ProsodyOptions) -> tuple[np.ndarray, np.ndarray]:
+def _tracks(signal: np.ndarray, options: ProsodyOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """F0, intensity and the intensity above 3 kHz (for pause edges), on one frame grid."""
     f0 = f0_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.pitch)
     db = intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
-    n = min(len(f0), len(db))
-    return f0[:n], db[:n]
+    high = high_band_intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
+    n = min(len(f0), len(db), len(high))
+    return f0[:n], db[:n], high[:n]
 
 
 def measure(
@@ -55,18 +57,19 @@ def measure(
     channel_of = {s.id: s.channel for s in speakers if s.channel is not None}
     if channel_of and audio.info.channels > 1:
         per_channel = {c: _tracks(audio.channel_16k(c), options) for c in sorted(set(channel_of.values()))}
-        n = min(len(f0) for f0, _ in per_channel.values())
-        stacked_db = np.stack([db[:n] for _, db in per_channel.values()])
-        stacked_f0 = np.stack([f0[:n] for f0, _ in per_channel.values()])
+        n = min(len(f0) for f0, _, _ in per_channel.values())
+        stacked_f0, stacked_db, stacked_high = (np.stack([t[k][:n] for t in per_channel.values()]) for k in range(3))
         loudest = stacked_db.argmax(axis=0)
         f0 = stacked_f0[loudest, np.arange(n)]
+        high = stacked_high[loudest, np.arange(n)]
         db = stacked_db.max(axis=0)
         word_tracks = {sid: (per_channel[c][0][:n], per_channel[c][1][:n]) for sid, c in channel_of.items()}
     else:
-        f0, db = _tracks(mono_16k if mono_16k is not None else audio.mono_16k(), options)
+        f0, db, high = _tracks(mono_16k if mono_16k is not None else audio.mono_16k(), options)
         word_tracks = {}
 
-    words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, options=options.pauses)
+    words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, high_db=high,
+                                options=options.pauses)
     medians: dict = {}
     for speaker in {w.speaker for w in words}:
         sf0, _ = word_tracks.get(speaker, (f0, db))

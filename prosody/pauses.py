@@ -26,6 +26,7 @@ class PauseOptions:
     min_sounding_s: float = 0.03
     gap_tolerance_s: float = 0.2
     floor_margin_db: float | None = 8.0
+    frication_margin_db: float | None = 9.0
 
     def __post_init__(self):
         if self.min_pause_s <= 0:
@@ -44,11 +45,15 @@ def silent_intervals(
     db: np.ndarray, *, hop_s: float, threshold_db: float, min_sounding_s: float = 0.03,
     floor_margin_db: float | None = None,
     window_s: float = 0.0,
+    high_db: np.ndarray | None = None,
+    frication_margin_db: float | None = None,
 ) -> list[tuple[float, float]]:
     """Maximal runs of frames below ``threshold_db`` as (start_s, end_s); sounding blips shorter
     than ``min_sounding_s`` (clicks) inside a silence do not break it. An intensity frame of
     ``window_s`` still hears sound until the window has almost left it, so the edges are moved
-    outward by 0.45 ``window_s`` (where a Hann window keeps under 1/1000 of its energy)."""
+    outward by 0.45 ``window_s`` (where a Hann window keeps under 1/1000 of its energy).
+    With ``high_db`` (the level above 3 kHz), a fading fricative at a silence's start stays with
+    the word before it (see ``_past_frication``)."""
     silent = np.asarray(db) < threshold_db
     if not silent.any():
         return []
@@ -62,6 +67,8 @@ def silent_intervals(
             runs.append([s, e])
     if floor_margin_db is not None:
         runs = [_tighten(np.asarray(db), s, e, floor_margin_db) for s, e in runs]
+    if high_db is not None and frication_margin_db is not None:
+        runs = [_past_frication(np.asarray(db), np.asarray(high_db), s, e, frication_margin_db) for s, e in runs]
     shift = 0.45 * window_s
     return [(max(0.0, (s - 0.5) * hop_s - shift) if s > 0 else 0.0, (e - 0.5) * hop_s + shift) for s, e in runs]
 
@@ -76,6 +83,22 @@ def _tighten(db: np.ndarray, start: int, end: int, margin_db: float) -> list[int
     if quiet.size == 0:
         return [start, end]
     return [start + int(quiet[0]), end]
+
+
+def _past_frication(db: np.ndarray, high_db: np.ndarray, start: int, end: int, margin_db: float) -> list[int]:
+    """A word-final fricative fades slowly, as hiss: its high-frequency share of the level stays
+    well above that of the silence that follows (room tone sits low). Move the silence's start
+    past frames whose high-band share exceeds the silence's own median share by ``margin_db``.
+    In a hissy room the silence's own share is high too, so nothing moves."""
+    n = min(end, len(high_db))
+    if n - start < 2:
+        return [start, end]
+    share = high_db[start:n] - db[start:n]
+    level = float(np.median(share)) + margin_db
+    k = start
+    while k < n - 1 and high_db[k] - db[k] > level:
+        k += 1
+    return [k, end]
 
 
 def trim_to_sound(
@@ -137,6 +160,7 @@ def find_pauses(
     *,
     hop_s: float,
     window_s: float = 0.032,
+    high_db: np.ndarray | None = None,
     options: PauseOptions = PauseOptions(),
 ) -> tuple[list[Word], list[Pause]]:
     """Trim the words to their sound and find the pauses between them. Returns the trimmed words
@@ -145,7 +169,8 @@ def find_pauses(
         return list(words), []
     threshold = silence_threshold_db(np.asarray(db), options)
     silences = silent_intervals(db, hop_s=hop_s, threshold_db=threshold, min_sounding_s=options.min_sounding_s,
-                                floor_margin_db=options.floor_margin_db, window_s=window_s)
+                                floor_margin_db=options.floor_margin_db, window_s=window_s,
+                                high_db=high_db, frication_margin_db=options.frication_margin_db)
     trimmed = trim_to_sound(words, silences)
     # words inside a silence have no trustworthy time: pauses are measured between sounding words
     ordered = sorted((w for w in trimmed if not _is_silent(w, silences)), key=lambda w: (w.start_s, w.end_s))

@@ -60,10 +60,8 @@ def test_pitch_against_laryngograph(engine, corpus_dir):
 
 
 def test_pauses_against_forced_alignment(corpus_dir, transcripts):
-    """Measured: 4 of the 5 reference pauses match within 60 ms. The miss (LJ050-0278, 5.33 s)
-    is a word-final /s/ fading over 100 ms into the pause: the aligner ends the word where the
-    hiss reaches the room's floor, the intensity track hears the pause starting ~80 ms earlier.
-    This test holds the line at what is achieved; the issue's target is all five."""
+    """All five reference pauses, both edges within 60 ms (one of them, LJ050-0278 at 5.33 s,
+    follows a word-final /s/ fading into the pause: found thanks to the frication rule)."""
     matched = reference = 0
     for i in (6, 7, 8):
         name = f"LJ050-027{i}"
@@ -73,4 +71,4 @@ def test_pauses_against_forced_alignment(corpus_dir, transcripts):
         assert result["false_in_words"] <= 1, name
         matched, reference = matched + result["matched"], reference + result["reference"]
     assert reference == 5
-    assert matched >= 4
+    assert matched == 5

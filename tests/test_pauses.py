@@ -72,3 +72,33 @@ def test_word_straddling_a_pause_keeps_its_sounding_side():
     word = Word("of", 0.9, 1.7, 0.9, "S1")  # 0.1 s of the previous word, the pause, then "of"
     (trimmed,) = trim_to_sound([word], silences)
     assert (trimmed.start_s, trimmed.end_s) == (1.4, 1.7)
+
+
+def test_a_fading_fricative_stays_with_its_word():
+    """Vowel, then 200 ms of hiss (/s/) fading from 38 to 46 dB below the vowel, then room tone
+    50 dB below: the pause starts where the hiss ends. Level alone (the hiss's tail is within a
+    few dB of the room) would start it half-way through the hiss."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from prosody.intensity import high_band_intensity_frames
+
+    rng = np.random.default_rng(2)
+
+    def at_rms(x, rms):
+        return (x / np.sqrt(np.mean(x**2)) * rms).astype(np.float32)
+
+    vowel = harmonic_tone(140, duration_s=0.8)
+    ref = float(np.sqrt(np.mean(vowel**2)))
+    hiss = sosfiltfilt(butter(4, 4000, "hp", fs=SR, output="sos"), rng.normal(0, 1, int(0.2 * SR)))
+    hiss = at_rms(hiss, ref * 10 ** (-38 / 20)) * np.logspace(0, -8 / 20, len(hiss)).astype(np.float32)
+    room = at_rms(sosfiltfilt(butter(2, 300, "lp", fs=SR, output="sos"), rng.normal(0, 1, int(0.6 * SR))),
+                  ref * 10 ** (-50 / 20))
+    signal = np.concatenate([vowel, hiss, room, harmonic_tone(180, duration_s=0.8)])
+    db = intensity_frames(signal, sr=SR)
+    high = high_band_intensity_frames(signal, sr=SR)
+    words = [Word("yes", 0.2, 1.0, 0.9, "S1"), Word("so", 1.6, 2.3, 0.9, "S1")]
+    (pause,) = find_pauses(words, db, hop_s=0.01, high_db=high)[1]
+    assert pause.start_s == pytest.approx(1.0, abs=0.03)
+    assert pause.end_s == pytest.approx(1.6, abs=0.02)
+    (level_only,) = find_pauses(words, db, hop_s=0.01)[1]
+    assert level_only.start_s < 0.96
