@@ -159,17 +159,23 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Transcript":
-        version = str(data.get("schema_version", ""))
-        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-            raise ValueError(
-                f"transcript schema_version {version!r} is not readable by this tonescribe "
-                f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-run `tonescribe process` or upgrade"
-            )
+        check_major_version(data, SCHEMA_VERSION, what="transcript",
+                            advice="re-run `tonescribe process` or upgrade")
         return _build(cls, data)
 
     @classmethod
     def load(cls, path: str | Path) -> "Transcript":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def check_major_version(data: dict, reads: str, *, what: str, advice: str, error: type = ValueError) -> str:
+    """The ``schema_version`` of ``data`` if this code reads its major version, else ``error``
+    with a message saying what to do."""
+    version = str(data.get("schema_version", ""))
+    major = reads.split(".")[0]
+    if version.split(".")[0] != major:
+        raise error(f"{what} schema_version {version!r} is not readable by this tonescribe (reads {major}.x); {advice}")
+    return version
 
 
 def _plain(value: Any) -> Any:

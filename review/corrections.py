@@ -36,7 +36,7 @@ from typing import Any, Optional
 
 from capture import atomic
 from capture.outputs import TRANSCRIPT_JSON
-from capture.record import Pause, Speaker, Transcript, Utterance, Word, replace
+from capture.record import Pause, Speaker, Transcript, Utterance, Word, check_major_version, replace
 
 logger = logging.getLogger("tonescribe.review")
 
@@ -74,12 +74,8 @@ class CorrectionLayer:
 
     @classmethod
     def from_dict(cls, data: dict) -> "CorrectionLayer":
-        version = str(data.get("schema_version", ""))
-        if version.split(".")[0] != CORRECTIONS_SCHEMA_VERSION.split(".")[0]:
-            raise CorrectionError(
-                f"corrections schema_version {version!r} is not readable by this tonescribe "
-                f"(reads {CORRECTIONS_SCHEMA_VERSION.split('.')[0]}.x); upgrade tonescribe"
-            )
+        version = check_major_version(data, CORRECTIONS_SCHEMA_VERSION, what="corrections",
+                                      advice="upgrade tonescribe", error=CorrectionError)
         try:
             return cls(
                 transcript_sha256=str(data.get("transcript_sha256", "")),
