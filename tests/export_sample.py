@@ -90,3 +90,12 @@ def write_sample(folder: Path, transcript: Transcript | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "transcript.json").write_text((transcript or sample_transcript()).to_json() + "\n", encoding="utf-8")
     return folder
+
+
+def sample_exports(tmp_path_factory, name: str, formats) -> dict:
+    """The sample written to a fresh folder (a name with a space and a non-ASCII letter) and
+    exported in ``formats``: ``export_all``'s result."""
+    from export import export_all
+
+    folder = write_sample(tmp_path_factory.mktemp(name) / "entrevista ñ 01")
+    return export_all(folder, formats)

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from export import export_all
 from export.chat import CA_SYMBOLS, chat_word, render_chat
-from export_sample import SPEAKERS, sample_transcript, write_sample
+from export_sample import SPEAKERS, sample_transcript, sample_exports
 
 pylangacq = pytest.importorskip("pylangacq")
 
 
 @pytest.fixture(scope="module")
 def chat_file(tmp_path_factory):
-    folder = write_sample(tmp_path_factory.mktemp("cha") / "entrevista ñ 01")
-    (path,) = export_all(folder, "cha")["cha"]
+    (path,) = sample_exports(tmp_path_factory, "cha", "cha")["cha"]
     return path
 
 

@@ -12,17 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export import export_all
 from export.docx import MONO_FONT, runs_of
-from export_sample import SPEAKERS, write_sample
+from export_sample import SPEAKERS, sample_exports
 
 docx = pytest.importorskip("docx")
 
 
 @pytest.fixture(scope="module")
 def docx_file(tmp_path_factory):
-    folder = write_sample(tmp_path_factory.mktemp("docx") / "entrevista ñ 01")
-    (path,) = export_all(folder, "docx")["docx"]
+    (path,) = sample_exports(tmp_path_factory, "docx", "docx")["docx"]
     return path
 
 

@@ -7,17 +7,15 @@ import html
 import pytest
 
 from capture.record import Utterance, Word, replace
-from export import export_all
 from export.subtitles import SubtitleOptions, cues, render_vtt
-from export_sample import SPEAKERS, sample_transcript, write_sample
+from export_sample import SPEAKERS, sample_transcript, sample_exports
 
 webvtt = pytest.importorskip("webvtt")
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    folder = write_sample(tmp_path_factory.mktemp("subs") / "entrevista ñ 01")
-    written = export_all(folder, "vtt,srt")
+    written = sample_exports(tmp_path_factory, "subs", "vtt,srt")
     return written["vtt"][0], written["srt"][0]
 
 

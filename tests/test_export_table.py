@@ -8,15 +8,13 @@ import importlib.util
 
 import pytest
 
-from export import export_all
 from export.table import columns
-from export_sample import WORDS, sample_transcript, write_sample
+from export_sample import WORDS, sample_transcript, sample_exports
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    folder = write_sample(tmp_path_factory.mktemp("table") / "entrevista ñ 01")
-    return {p.suffix: p for p in export_all(folder, "csv")["csv"]}
+    return {p.suffix: p for p in sample_exports(tmp_path_factory, "table", "csv")["csv"]}
 
 
 def test_csv_has_one_row_per_word_with_exact_times(files):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from export import export_all
-from export_sample import DURATION_S, SPEAKERS, WORDS, sample_transcript, write_sample
+from export_sample import DURATION_S, SPEAKERS, WORDS, sample_transcript, sample_exports
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    folder = write_sample(tmp_path_factory.mktemp("tg") / "entrevista ñ 01")
-    return {p.suffix: p for p in export_all(folder, ["textgrid"])["textgrid"]}
+    return {p.suffix: p for p in sample_exports(tmp_path_factory, "tg", ["textgrid"])["textgrid"]}
 
 
 def test_praatio_reads_words_turns_pauses_and_marks(exported):
