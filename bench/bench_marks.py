@@ -14,6 +14,8 @@ Scoring, per mark type and separately for synthetic and edited real speech:
   A second precision leaves out marks that the unedited recording (edited real speech) or the
   same sentence synthesised without the manipulation (synthetic) already had at the same place
   ("new marks only"): the edits are the truth, the speaker's or synthesiser's own prosody is not.
+  Questions and statements have no manipulation: they are their own twin, so none of their word
+  marks count there (they still count in the plain precision and in marks per minute).
 - tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
 - final intonation: the last unit's mark of each question must be rise/slight rise, of each
@@ -321,6 +323,8 @@ def main() -> int:
             originals[item["id"]] = annotate(runner.transcript(f"unedited_{Path(item['source']).stem}", source), thresholds)
         elif "base_audio" in item:
             originals[item["id"]] = annotate(runner.transcript(f"{item['id']}_base", args.set / item["base_audio"]), thresholds)
+        else:  # nothing manipulated (questions, statements): the item is its own unmanipulated twin
+            originals[item["id"]] = transcripts[item["id"]]
     results = {}
     for set_name in ("synthetic", "edited_real"):
         chosen = [i for i in manifest["items"] if i["set"] == set_name]
