@@ -10,6 +10,7 @@ at their edges, so word durations measure sound, not the recogniser's padding.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -95,10 +96,8 @@ def _past_frication(db: np.ndarray, high_db: np.ndarray, start: int, end: int, m
         return [start, end]
     share = high_db[start:n] - db[start:n]
     level = float(np.median(share)) + margin_db
-    k = start
-    while k < n - 1 and high_db[k] - db[k] > level:
-        k += 1
-    return [k, end]
+    hissy = high_db[start:n - 1] - db[start:n - 1] > level
+    return [start + (int(np.argmin(hissy)) if not hissy.all() else hissy.size), end]
 
 
 def trim_to_sound(
@@ -115,8 +114,9 @@ def trim_to_sound(
     stop closure is shorter) keep the side with more sound.
     A word that is silent throughout keeps its span (its timing is the recogniser's guess)."""
     out = []
+    order = _SilenceOrder(silences)
     for w in words:
-        pieces = _sounding_pieces(w.start_s, w.end_s, silences)
+        pieces = _sounding_pieces(w.start_s, w.end_s, silences, order)
         groups: list[list[list[float]]] = []
         for piece in pieces:
             if groups and piece[0] - groups[-1][-1][1] < max_inner_silence_s:
@@ -137,9 +137,32 @@ def trim_to_sound(
     return out
 
 
-def _sounding_pieces(start: float, end: float, silences: Sequence[tuple[float, float]]) -> list[list[float]]:
+class _SilenceOrder:
+    """Where to start looking in a list of silences. ``silent_intervals`` returns them with starts
+    and ends both ascending; then the silences that can touch a span start after the last one
+    that ends before it, and the search stops at the first that starts after it: a word costs a
+    bisection instead of a pass over the whole recording's silences (quadratic on long
+    recordings). Other lists are scanned whole, as before."""
+
+    def __init__(self, silences: Sequence[tuple[float, float]]):
+        self.ends = [e for _, e in silences]
+        starts = [s for s, _ in silences]
+        self.ascending = all(a <= b for a, b in zip(starts, starts[1:])) and all(
+            a <= b for a, b in zip(self.ends, self.ends[1:]))
+
+    def first(self, start: float) -> int:
+        return bisect.bisect_right(self.ends, start) if self.ascending else 0
+
+
+def _sounding_pieces(
+    start: float, end: float, silences: Sequence[tuple[float, float]], order: _SilenceOrder | None = None
+) -> list[list[float]]:
     pieces, cursor = [], start
-    for s, e in silences:
+    first = order.first(start) if order is not None else 0
+    for k in range(first, len(silences)):
+        s, e = silences[k]
+        if s >= end and order is not None and order.ascending:
+            break
         if e <= cursor or s >= end:
             continue
         if s > cursor:
@@ -150,8 +173,8 @@ def _sounding_pieces(start: float, end: float, silences: Sequence[tuple[float, f
     return pieces
 
 
-def _is_silent(word: Word, silences: Sequence[tuple[float, float]]) -> bool:
-    return not _sounding_pieces(word.start_s, word.end_s, silences) or word.end_s <= word.start_s
+def _is_silent(word: Word, silences: Sequence[tuple[float, float]], order: _SilenceOrder | None = None) -> bool:
+    return not _sounding_pieces(word.start_s, word.end_s, silences, order) or word.end_s <= word.start_s
 
 
 def find_pauses(
@@ -173,7 +196,8 @@ def find_pauses(
                                 high_db=high_db, frication_margin_db=options.frication_margin_db)
     trimmed = trim_to_sound(words, silences)
     # words inside a silence have no trustworthy time: pauses are measured between sounding words
-    ordered = sorted((w for w in trimmed if not _is_silent(w, silences)), key=lambda w: (w.start_s, w.end_s))
+    order = _SilenceOrder(silences)
+    ordered = sorted((w for w in trimmed if not _is_silent(w, silences, order)), key=lambda w: (w.start_s, w.end_s))
     if len(ordered) < 2:
         return trimmed, []
     starts = np.array([s for s, _ in silences])
@@ -188,7 +212,8 @@ def find_pauses(
         gap_lo, gap_hi = reach_end - options.gap_tolerance_s, after.start_s + options.gap_tolerance_s
         best = None
         first = max(0, int(np.searchsorted(starts, lo)) - 1)
-        for s, e in silences[first:]:
+        for k in range(first, len(silences)):
+            s, e = silences[k]
             if s >= hi:
                 break
             s_c, e_c = max(s, lo), min(e, hi)
