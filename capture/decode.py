@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -35,19 +36,35 @@ class DecodeError(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Audio:
+    """A recording held in memory at its own rate (short clips, tests). Offers the 16 kHz reading
+    interface of ``capture.audio16k.Audio16k`` too, resampling once on first use."""
+
     samples: np.ndarray  # (channels, frames) float32 in [-1, 1] at the file's own rate
     sample_rate_hz: int
     info: AudioInfo
+    _16k: dict = field(default_factory=dict, repr=False)
 
     @property
     def duration_s(self) -> float:
         return self.samples.shape[1] / self.sample_rate_hz
 
     def channel_16k(self, channel: int) -> np.ndarray:
-        return resample(self.samples[channel], self.sample_rate_hz, ASR_SAMPLE_RATE_HZ)
+        if channel not in self._16k:
+            self._16k[channel] = resample(self.samples[channel], self.sample_rate_hz, ASR_SAMPLE_RATE_HZ)
+        return self._16k[channel]
 
     def mono_16k(self) -> np.ndarray:
-        return resample(self.samples.mean(axis=0), self.sample_rate_hz, ASR_SAMPLE_RATE_HZ)
+        if "mono" not in self._16k:
+            self._16k["mono"] = resample(self.samples.mean(axis=0), self.sample_rate_hz, ASR_SAMPLE_RATE_HZ)
+        return self._16k["mono"]
+
+    @property
+    def frames_16k(self) -> int:
+        return len(self.mono_16k())
+
+    def read_16k(self, start: int = 0, stop: int | None = None, *, channel: int | None = None) -> np.ndarray:
+        whole = self.mono_16k() if channel is None else self.channel_16k(channel)
+        return whole[max(0, start): stop]
 
 
 def resample(signal: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
@@ -68,7 +85,56 @@ def sha256_of(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
 
 
 def load_audio(path: str | Path) -> Audio:
-    """Read ``path`` without modifying it. Raises ``DecodeError`` with a one-line reason."""
+    """Read ``path`` whole into memory without modifying it (short recordings, tests; the pipeline
+    streams instead: ``capture.audio16k``). Raises ``DecodeError`` with a one-line reason."""
+    path = Path(path)
+    with open_native(path) as reader:
+        blocks = list(reader.blocks())
+    if not blocks:
+        raise DecodeError(path, "the file holds no audio samples")
+    samples = np.ascontiguousarray(np.concatenate(blocks).T)
+    info = AudioInfo(
+        path=str(path.resolve()),
+        sha256=sha256_of(path),
+        duration_s=round(samples.shape[1] / reader.rate, 6),
+        sample_rate_hz=int(reader.rate),
+        channels=int(samples.shape[0]),
+        format=reader.format,
+        codec=reader.codec,
+    )
+    logger.debug("decoded %s: %d ch, %d Hz, %.2f s", path, info.channels, reader.rate, info.duration_s)
+    return Audio(samples=samples, sample_rate_hz=int(reader.rate), info=info)
+
+
+class NativeReader:
+    """An open recording read block by block at its own rate: ``blocks()`` yields float32 arrays
+    shaped (frames, channels); every problem becomes a ``DecodeError`` naming the file."""
+
+    block_s = 10.0
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rate = 0
+        self.channels = 0
+        self.format = self.codec = ""
+        self._close = lambda: None
+        self._blocks = None
+
+    def __enter__(self) -> "NativeReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        for block in self._blocks():
+            if not np.isfinite(block).all():
+                raise DecodeError(self.path, "the decoded audio contains invalid (NaN or infinite) samples")
+            if block.shape[0]:
+                yield block
+
+
+def open_native(path: str | Path) -> NativeReader:
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -78,49 +144,47 @@ def load_audio(path: str | Path) -> Audio:
         raise DecodeError(path, "not a regular file")
     if size == 0:
         raise DecodeError(path, "the file is empty (0 bytes)")
+    reader = NativeReader(path)
     try:
-        samples, rate, fmt, codec = _read_soundfile(path)
+        _open_soundfile(reader)
     except _NotForSoundfile:
-        samples, rate, fmt, codec = _read_pyav(path)
-    if samples.shape[1] == 0:
-        raise DecodeError(path, "the file holds no audio samples")
-    if not np.isfinite(samples).all():
-        raise DecodeError(path, "the decoded audio contains invalid (NaN or infinite) samples")
-    info = AudioInfo(
-        path=str(path.resolve()),
-        sha256=sha256_of(path),
-        duration_s=round(samples.shape[1] / rate, 6),
-        sample_rate_hz=int(rate),
-        channels=int(samples.shape[0]),
-        format=fmt,
-        codec=codec,
-    )
-    logger.debug("decoded %s: %d ch, %d Hz, %.2f s", path, info.channels, rate, info.duration_s)
-    return Audio(samples=samples, sample_rate_hz=int(rate), info=info)
+        _open_pyav(reader)
+    return reader
 
 
 class _NotForSoundfile(Exception):
     pass
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int, str, str]:
+def _open_soundfile(reader: NativeReader) -> None:
     import soundfile as sf
 
     try:
-        with sf.SoundFile(str(path)) as fh:
-            declared = fh.frames
-            data = fh.read(dtype="float32", always_2d=True)
-            fmt, codec = fh.format, fh.subtype
+        fh = sf.SoundFile(str(reader.path))
     except sf.LibsndfileError as exc:
         raise _NotForSoundfile(str(exc)) from None
     except RuntimeError as exc:  # libsndfile reports some corrupt streams this way
-        raise DecodeError(path, f"corrupt audio data ({exc})") from None
-    if declared > 0 and data.shape[0] < declared * 0.99:
-        raise DecodeError(
-            path, f"the file is truncated: header promises {declared} frames, only {data.shape[0]} present"
-        )
-    _check_riff_size(path)
-    return np.ascontiguousarray(data.T), fh.samplerate, fmt.lower(), codec.lower()
+        raise DecodeError(reader.path, f"corrupt audio data ({exc})") from None
+    reader.rate, reader.channels = fh.samplerate, fh.channels
+    reader.format, reader.codec = fh.format.lower(), fh.subtype.lower()
+    reader._close = fh.close
+    _check_riff_size(reader.path)
+
+    def blocks():
+        declared, read = fh.frames, 0
+        try:
+            while True:
+                data = fh.read(max(1, int(reader.block_s * fh.samplerate)), dtype="float32", always_2d=True)
+                if not data.shape[0]:
+                    break
+                read += data.shape[0]
+                yield data
+        except RuntimeError as exc:
+            raise DecodeError(reader.path, f"corrupt audio data ({exc})") from None
+        if declared > 0 and read < declared * 0.99:
+            raise DecodeError(reader.path, f"the file is truncated: header promises {declared} frames, only {read} present")
+
+    reader._blocks = blocks
 
 
 def _check_riff_size(path: Path) -> None:
@@ -143,40 +207,57 @@ def _check_riff_size(path: Path) -> None:
             fh.seek(length + (length & 1), 1)
 
 
-def _read_pyav(path: Path) -> tuple[np.ndarray, int, str, str]:
+def _open_pyav(reader: NativeReader) -> None:
     import av
 
+    path = reader.path
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
         raise DecodeError(path, f"not a readable audio or video file ({_short(exc)})") from None
-    with container:
-        if not container.streams.audio:
-            raise DecodeError(path, "the file has no audio track")
-        stream = container.streams.audio[0]
-        channels = stream.codec_context.channels or 1
-        layout = stream.codec_context.layout.name if stream.codec_context.layout else None
-        rate = stream.codec_context.sample_rate or stream.rate
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        chunks: list[np.ndarray] = []
+    reader._close = container.close
+    if not container.streams.audio:
+        container.close()
+        raise DecodeError(path, "the file has no audio track")
+    stream = container.streams.audio[0]
+    reader.channels = stream.codec_context.channels or 1
+    reader.rate = stream.codec_context.sample_rate or stream.rate
+    reader.format, reader.codec = container.format.name.split(",")[0], stream.codec_context.name
+    layout = stream.codec_context.layout.name if stream.codec_context.layout else None
+
+    def blocks():
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=reader.rate)
+        pending: list[np.ndarray] = []
+        held = decoded = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                    pending.append(_planar(out.to_ndarray(), reader.channels))
+                    held += pending[-1].shape[1]
+                if held >= reader.block_s * reader.rate:
+                    decoded += held
+                    yield np.concatenate(pending, axis=1).T
+                    pending, held = [], 0
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                pending.append(_planar(out.to_ndarray(), reader.channels))
         except av.error.FFmpegError as exc:
-            if not chunks:
+            if not decoded and not pending:
                 raise DecodeError(path, f"corrupt audio data ({_short(exc)})") from None
             raise DecodeError(path, f"the audio stream is damaged part-way through ({_short(exc)})") from None
-        fmt = container.format.name.split(",")[0]
-        codec = stream.codec_context.name
-    if not chunks:
-        raise DecodeError(path, "the audio track holds no decodable samples")
-    data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+        if pending:
+            decoded += sum(p.shape[1] for p in pending)
+            yield np.concatenate(pending, axis=1).T
+        if not decoded:
+            raise DecodeError(path, "the audio track holds no decodable samples")
+
+    reader._blocks = blocks
+
+
+def _planar(data: np.ndarray, channels: int) -> np.ndarray:
+    data = data.astype(np.float32, copy=False)
     if data.shape[0] != channels and data.shape[0] == 1:
         data = data.reshape(channels, -1)
-    return np.ascontiguousarray(data), int(rate), fmt, codec
+    return data
 
 
 def _short(exc: Exception) -> str:

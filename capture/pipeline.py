@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
 from capture import __version__
-from capture.decode import Audio, load_audio
+from capture.audio16k import DecodedAudio, decode_to_folder, scratch_folder
 from capture.record import Pipeline, Transcript, replace
 from prosody.marks import annotate
 from prosody.measure import ProsodyOptions, measure
@@ -23,6 +24,7 @@ from prosody.pitch import pitch_model_identity
 from prosody.thresholds import Thresholds, default_thresholds
 from transcribe.align import build_utterances, overlaps_of, stable_ids
 from transcribe.asr import AsrOptions, Recognizer
+from transcribe.longform import transcribe_in_blocks
 from transcribe.diarize import BACKENDS, SpeakerOptions, choose_mode, turns_from_words
 
 logger = logging.getLogger("tonescribe.pipeline")
@@ -51,8 +53,10 @@ class Checkpoint(Protocol):
 class Engine:
     """Holds loaded models; ``process`` may be called for any number of recordings."""
 
-    def __init__(self, options: ProcessOptions = ProcessOptions(), hook: Optional[Hook] = None):
+    def __init__(self, options: ProcessOptions = ProcessOptions(), hook: Optional[Hook] = None,
+                 scratch_dir: Optional[str | Path] = None):
         self.options = options
+        self.scratch_dir = scratch_dir  # where decoded samples wait while a recording is processed
         self.hook = hook or (lambda stage, event, info: None)
         self._recognizer: Optional[Recognizer] = None
 
@@ -83,6 +87,16 @@ class Engine:
         return time.perf_counter() - started
 
     def process(self, path: str | Path, checkpoint: Optional[Checkpoint] = None) -> Transcript:
+        """Run every stage not already in ``checkpoint``. The recording is decoded into a private
+        scratch folder of 16 kHz samples that stages read block by block; the folder is removed
+        before this returns, whatever happens."""
+        folder = scratch_folder(self.scratch_dir)
+        try:
+            return self._process(path, checkpoint, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _process(self, path: str | Path, checkpoint: Optional[Checkpoint], folder: Path) -> Transcript:
         timings: dict[str, float] = {}
         recognizer, timings["model_load"] = self.recognizer()
 
@@ -94,7 +108,7 @@ class Engine:
             self.hook(stage, "end", {"seconds": timings[stage]})
             return result
 
-        audio, mono = run("decode", _decode, path)
+        audio = run("decode", decode_to_folder, path, folder)
         done = None
         for stage in reversed(STAGES[1:]):
             done = checkpoint.load(stage) if checkpoint else None
@@ -109,7 +123,7 @@ class Engine:
         for stage, fn in (("asr", self._asr), ("diarization", self._diarize), ("prosody", self._prosody)):
             if STAGES.index(stage) <= reached:
                 continue
-            partial = run(stage, fn, audio, mono, recognizer, partial)
+            partial = run(stage, fn, audio, recognizer, partial)
             partial = replace(partial, pipeline=self._pipeline(
                 recognizer, partial.pipeline.options.get("speakers_chosen", {}), timings, stage))
             if checkpoint is not None and stage != "prosody":
@@ -129,23 +143,23 @@ class Engine:
         return Pipeline(version=__version__, models=models, options=options, device=recognizer.device,
                         timings_s={k: round(v, 3) for k, v in timings.items()})
 
-    def _asr(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
+    def _asr(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
         mode, evidence = choose_mode(audio, self.options.speakers)
         chosen = {"mode": mode, **evidence}
         if mode == "channels":
             words, language = [], None
             for c in range(audio.info.channels):
-                result = recognizer.transcribe(audio.channel_16k(c), speaker=f"ch{c}")
+                result = transcribe_in_blocks(recognizer, audio, channel=c, speaker=f"ch{c}")
                 words.extend(result.words)
                 language = language or result.language
         else:
-            result = recognizer.transcribe(mono)
+            result = transcribe_in_blocks(recognizer, audio)
             words, language = list(result.words), result.language
         words.sort(key=lambda w: (w.start_s, w.end_s))
         pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen})
         return replace(partial, words=tuple(words), language=language, pipeline=pipeline)
 
-    def _diarize(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
+    def _diarize(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
         chosen = partial.pipeline.options["speakers_chosen"]
         mode = chosen["mode"]
         words = list(partial.words)
@@ -172,13 +186,9 @@ class Engine:
         return replace(partial, words=tuple(words), turns=tuple(turns), speakers=tuple(speakers),
                        overlaps=tuple(overlaps_of(turns)), utterances=tuple(utterances))
 
-    def _prosody(self, audio: Audio, mono, recognizer: Recognizer, partial: Transcript) -> Transcript:
-        result = measure(audio, partial.words, partial.speakers, self.options.prosody, mono_16k=mono)
+    def _prosody(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
+        result = measure(audio, partial.words, partial.speakers, self.options.prosody)
         measured = replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
                            intensity=result.intensity)
         return annotate(measured, self.options.thresholds)
 
-
-def _decode(path: str | Path) -> tuple[Audio, object]:
-    audio = load_audio(path)
-    return audio, audio.mono_16k()

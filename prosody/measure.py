@@ -7,12 +7,15 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from capture.decode import ASR_SAMPLE_RATE_HZ, Audio
+from capture.audio16k import BLOCK_FRAMES, Audio16k, framewise_in_blocks
+from capture.decode import ASR_SAMPLE_RATE_HZ
 from capture.record import IntensityTrack, Pause, PitchTrack, Speaker, Word, replace
 from prosody.features import speaker_median_f0, word_prosody
 from prosody.intensity import IntensityOptions, high_band_intensity_frames, intensity_frames, intensity_track
 from prosody.pauses import PauseOptions, find_pauses
-from prosody.pitch import PitchOptions, f0_frames, pitch_track
+from prosody.pitch import SWIFT_F0_HOP, PitchOptions, f0_frames, pitch_track
+
+TRACK_MARGIN_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -34,29 +37,42 @@ class ProsodyResult:
     intensity: IntensityTrack
 
 
-def _tracks(signal: np.ndarray, options: ProsodyOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tracks(signal: np.ndarray, options: ProsodyOptions) -> np.ndarray:
     """F0, intensity and the intensity above 3 kHz (for pause edges), on one frame grid."""
     f0 = f0_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.pitch)
     db = intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
     high = high_band_intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
     n = min(len(f0), len(db), len(high))
-    return f0[:n], db[:n], high[:n]
+    return np.stack([f0[:n], db[:n], high[:n]])
+
+
+def tracks_in_blocks(audio: Audio16k, options: ProsodyOptions, *, channel: Optional[int] = None,
+                     block_frames: int = BLOCK_FRAMES):
+    """``_tracks`` over the whole recording, five minutes at a time (bounded memory for long
+    recordings); the same frames as one pass, the margins covering every measure's reach."""
+    hop = int(round(options.pitch.hop_s * ASR_SAMPLE_RATE_HZ))
+    if abs(hop - options.pitch.hop_s * ASR_SAMPLE_RATE_HZ) > 1e-9:
+        return _tracks(audio.read_16k(channel=channel), options)  # an odd hop: no common block grid
+    grid = np.lcm.reduce([hop, SWIFT_F0_HOP, 160])
+    margin = int(np.ceil(TRACK_MARGIN_S * ASR_SAMPLE_RATE_HZ / grid)) * grid
+    block = max(grid, block_frames // grid * grid)
+    f0, db, high = framewise_in_blocks(audio, lambda x: _tracks(x, options), hop_frames=hop, margin_frames=margin,
+                                       channel=channel, block_frames=block)
+    return f0, db, high
 
 
 def measure(
-    audio: Audio,
+    audio: Audio16k,
     words: Sequence[Word],
     speakers: Sequence[Speaker] = (),
     options: ProsodyOptions = ProsodyOptions(),
-    *,
-    mono_16k: Optional[np.ndarray] = None,
 ) -> ProsodyResult:
     """Measure prosody. When speakers are tied to channels, each word is measured on its own
     speaker's channel, and the recording-wide tracks follow the loudest channel frame by frame."""
     hop_s = options.pitch.hop_s
     channel_of = {s.id: s.channel for s in speakers if s.channel is not None}
     if channel_of and audio.info.channels > 1:
-        per_channel = {c: _tracks(audio.channel_16k(c), options) for c in sorted(set(channel_of.values()))}
+        per_channel = {c: tracks_in_blocks(audio, options, channel=c) for c in sorted(set(channel_of.values()))}
         n = min(len(f0) for f0, _, _ in per_channel.values())
         stacked_f0, stacked_db, stacked_high = (np.stack([t[k][:n] for t in per_channel.values()]) for k in range(3))
         loudest = stacked_db.argmax(axis=0)
@@ -65,7 +81,7 @@ def measure(
         db = stacked_db.max(axis=0)
         word_tracks = {sid: (per_channel[c][0][:n], per_channel[c][1][:n]) for sid, c in channel_of.items()}
     else:
-        f0, db, high = _tracks(mono_16k if mono_16k is not None else audio.mono_16k(), options)
+        f0, db, high = tracks_in_blocks(audio, options)
         word_tracks = {}
 
     words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, high_db=high,

@@ -13,6 +13,7 @@ import numpy as np
 
 from capture.record import PitchTrack
 
+SWIFT_F0_HOP = 256  # samples at 16 kHz: SwiftF0's own frame step
 _detector = None
 _detector_lock = threading.Lock()
 

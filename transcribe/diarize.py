@@ -14,14 +14,15 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from capture.decode import Audio
+from capture.audio16k import BLOCK_FRAMES, Audio16k
+from capture.decode import ASR_SAMPLE_RATE_HZ
 from capture.record import Turn
 
 logger = logging.getLogger("tonescribe.diarize")
 
 SPEAKER_MODES = ("auto", "embedded", "pyannote", "channels", "none")
 
-Backend = Callable[[Audio, "SpeakerOptions"], list[Turn]]
+Backend = Callable[[Audio16k, "SpeakerOptions"], list[Turn]]
 BACKENDS: dict[str, Backend] = {}
 
 
@@ -55,34 +56,44 @@ class ChannelEvidence:
                 "dominance": [round(d, 3) for d in self.dominance]}
 
 
-def channel_evidence(audio: Audio, *, frame_s: float = 0.05, dominance_db: float = 6.0) -> ChannelEvidence:
+def channel_evidence(audio: Audio16k, *, frame_s: float = 0.05, dominance_db: float = 6.0) -> ChannelEvidence:
     """Does each channel carry its own talker? Yes when the channels are not copies of one another
     (waveform correlation below 0.8) and, over frames with speech, each channel is clearly the
-    loudest (by ``dominance_db``) in a good share of them."""
-    x = audio.samples
-    if x.shape[0] < 2:
+    loudest (by ``dominance_db``) in a good share of them. Read block by block at 16 kHz."""
+    channels = audio.info.channels
+    frame = max(1, int(frame_s * ASR_SAMPLE_RATE_HZ))
+    n = audio.frames_16k // frame
+    if channels < 2 or n < 4:
         return ChannelEvidence(False, 1.0, ())
-    frame = max(1, int(frame_s * audio.sample_rate_hz))
-    n = x.shape[1] // frame
-    if n < 4:
-        return ChannelEvidence(False, 1.0, ())
-    power = (x[:, : n * frame].astype(np.float64) ** 2).reshape(x.shape[0], n, frame).mean(axis=2)
-    db = 10 * np.log10(power + 1e-12)
+    block = max(frame, BLOCK_FRAMES // frame * frame)
+    levels, sums, products = [], np.zeros(channels), np.zeros((channels, channels))
+    for start in range(0, n * frame, block):
+        stop = min(n * frame, start + block)
+        x = np.stack([audio.read_16k(start, stop, channel=c) for c in range(channels)]).astype(np.float64)
+        power = (x ** 2).reshape(channels, -1, frame).mean(axis=2)
+        levels.append(10 * np.log10(power + 1e-12))
+        sums += x.sum(axis=1)
+        products += x @ x.T
+    db = np.concatenate(levels, axis=1)
+    mean = sums / (n * frame)
+    cov = products / (n * frame) - np.outer(mean, mean)
+    std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    if np.all(std > 1e-9):
+        off_diag = np.abs((cov / np.outer(std, std))[~np.eye(channels, dtype=bool)])
+        correlation = float(np.nanmax(off_diag))
+    else:
+        correlation = 1.0
     loud = db.max(axis=0)
     active = loud > np.percentile(loud, 95) - 30
-    norms = np.sqrt((x.astype(np.float64) ** 2).sum(axis=1)) + 1e-12
-    corr = np.corrcoef(x) if np.all(norms > 1e-9) else np.ones((x.shape[0], x.shape[0]))
-    off_diag = np.abs(corr[~np.eye(x.shape[0], dtype=bool)])
-    correlation = float(np.nanmax(off_diag)) if off_diag.size else 1.0
     dominance = []
-    for c in range(x.shape[0]):
+    for c in range(channels):
         others = np.delete(db, c, axis=0).max(axis=0)
         dominance.append(float(np.mean(db[c, active] - others[active] > dominance_db)) if active.any() else 0.0)
     distinct = bool(correlation < 0.8 and sum(d >= 0.1 for d in dominance) >= 2)
     return ChannelEvidence(distinct, correlation, tuple(dominance))
 
 
-def choose_mode(audio: Audio, options: SpeakerOptions) -> tuple[str, dict]:
+def choose_mode(audio: Audio16k, options: SpeakerOptions) -> tuple[str, dict]:
     """The backend to run and the evidence for the choice (written into the transcript)."""
     if options.mode != "auto":
         check = getattr(BACKENDS.get(options.mode), "check", None)

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from capture.decode import Audio
+from capture.audio16k import Audio16k
 from capture.record import Turn
 from transcribe.clustering import ClusterOptions, centroids_of, cluster_embeddings
 from transcribe.overlap import mixture_gains, speaker_pairs
-from transcribe.vad import VadOptions, regions_from_probabilities, speech_probabilities
+from transcribe.vad import VadOptions, regions_from_probabilities, speech_probabilities_in_blocks
 
 logger = logging.getLogger("tonescribe.embedded")
 
@@ -81,14 +81,13 @@ class Diarization:
     model: dict
 
 
-def diarize_embedded(audio: Audio, options, settings: EmbeddedOptions = EmbeddedOptions()) -> Diarization:
-    from transcribe.embeddings import load_encoder, mel_frames, torch_device
+def diarize_embedded(audio: Audio16k, options, settings: EmbeddedOptions = EmbeddedOptions()) -> Diarization:
+    from transcribe.embeddings import load_encoder, mel_frames_in_blocks, torch_device
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    x = audio.mono_16k()
-    duration_s = len(x) / 16000
-    probs = speech_probabilities(x)
+    duration_s = audio.frames_16k / 16000
+    probs = speech_probabilities_in_blocks(audio)
     regions = regions_from_probabilities(probs, options=settings.vad, duration_s=duration_s)
     timings["vad"] = time.perf_counter() - started
     device = torch_device(settings.device)
@@ -98,7 +97,7 @@ def diarize_embedded(audio: Audio, options, settings: EmbeddedOptions = Embedded
         return Diarization([], [], 0, timings, model)
 
     t = time.perf_counter()
-    mel = mel_frames(x)
+    mel = mel_frames_in_blocks(audio)
     spans = window_spans(regions, window_s=settings.window_s, step_s=settings.step_s, n_frames=len(mel))
     embeddings = encoder.embed(mel, spans)
     timings["embed"] = time.perf_counter() - t
@@ -283,7 +282,7 @@ def speaker_label(index: int) -> str:
     return f"spk{index}"
 
 
-def embedded_backend(audio: Audio, options) -> list[Turn]:
+def embedded_backend(audio: Audio16k, options) -> list[Turn]:
     return diarize_embedded(audio, options).turns
 
 

@@ -56,10 +56,20 @@ def encoder_available() -> bool:
 
 def normalise_volume(samples: np.ndarray) -> np.ndarray:
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+    gain = _volume_gain(rms)
+    return samples * gain if gain != 1.0 else samples
+
+
+def _volume_gain(rms: float) -> float:
+    """Resemblyzer's normalisation to ``TARGET_DBFS``, gain only raised."""
     if rms <= 1e-8:
-        return samples
+        return 1.0
     gain_db = TARGET_DBFS - 20 * np.log10(rms)
-    return samples * (10 ** (gain_db / 20)) if gain_db > 0 else samples
+    return float(10 ** (gain_db / 20)) if gain_db > 0 else 1.0
+
+
+N_FFT = int(0.025 * SAMPLE_RATE_HZ)
+HOP = int(HOP_S * SAMPLE_RATE_HZ)
 
 
 def mel_frames(samples_16k: np.ndarray) -> np.ndarray:
@@ -67,15 +77,37 @@ def mel_frames(samples_16k: np.ndarray) -> np.ndarray:
 
     Same numbers as ``librosa.feature.melspectrogram`` with Resemblyzer's settings (centred
     frames, zero padding, periodic Hann window, Slaney mel scale and area normalisation)."""
-    n_fft, hop = int(0.025 * SAMPLE_RATE_HZ), int(HOP_S * SAMPLE_RATE_HZ)
     x = normalise_volume(np.asarray(samples_16k, dtype=np.float32))
-    x = np.pad(x, n_fft // 2)
-    n = 1 + max(0, (x.size - n_fft) // hop)
-    frames = np.lib.stride_tricks.as_strided(x, (n, n_fft), (x.strides[0] * hop, x.strides[0]), writeable=False)
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    basis = _mel_basis(n_fft).T
+    return _mel_of_padded(np.pad(x, N_FFT // 2))
+
+
+def mel_frames_in_blocks(audio, *, block_frames: int = 300 * SAMPLE_RATE_HZ) -> np.ndarray:
+    """``mel_frames`` of a whole recording (``capture.audio16k.Audio16k``) read block by block: the
+    volume normalisation is measured over the whole recording first, as in one pass."""
+    from capture.audio16k import blocks_16k
+
+    if block_frames % HOP:
+        raise ValueError(f"block_frames must be a multiple of {HOP}")
+    square_sum = sum(float(np.square(x, dtype=np.float64).sum()) for *_, x in blocks_16k(audio, block_frames=block_frames))
+    total = audio.frames_16k
+    gain = _volume_gain(np.sqrt(square_sum / total) if total else 0.0)
+    half = N_FFT // 2
+    parts = []
+    for start, stop, left, x in blocks_16k(audio, block_frames=block_frames, margin_frames=half):
+        last_block = stop >= total
+        padded = np.pad(x * np.float32(gain), (half - left, half if last_block else 0))
+        mel = _mel_of_padded(padded)
+        parts.append(mel if last_block else mel[: (stop - start) // HOP])
+    return np.concatenate(parts) if parts else np.zeros((0, N_MELS), dtype=np.float32)
+
+
+def _mel_of_padded(x: np.ndarray) -> np.ndarray:
+    n = 1 + max(0, (x.size - N_FFT) // HOP)
+    frames = np.lib.stride_tricks.as_strided(x, (n, N_FFT), (x.strides[0] * HOP, x.strides[0]), writeable=False)
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    basis = _mel_basis(N_FFT).T
     out = np.empty((n, N_MELS), dtype=np.float32)
-    for a in range(0, n, 6000):  # one minute at a time keeps memory flat for long recordings
+    for a in range(0, n, 6000):  # one minute at a time keeps the FFT's working memory flat
         out[a: a + 6000] = (np.abs(np.fft.rfft(frames[a: a + 6000] * window, axis=1)) ** 2) @ basis
     return out
 

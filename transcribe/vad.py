@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capture.audio16k import BLOCK_FRAMES, Audio16k, blocks_16k
+
 logger = logging.getLogger("tonescribe.vad")
 
 SAMPLE_RATE_HZ = 16000
@@ -52,6 +54,19 @@ def speech_probabilities(samples_16k: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
     padded = np.pad(x, (0, (-x.size) % WINDOW_SAMPLES))
     return np.asarray(get_vad_model()(padded), dtype=np.float32).reshape(-1)
+
+
+def speech_probabilities_in_blocks(audio: Audio16k, *, block_frames: int = BLOCK_FRAMES,
+                                   margin_frames: int = 128 * WINDOW_SAMPLES) -> np.ndarray:
+    """``speech_probabilities`` of a whole recording read block by block (bounded memory); each
+    block starts ``margin_frames`` early so silero's recurrent state has settled by its first frame."""
+    if block_frames % WINDOW_SAMPLES or margin_frames % WINDOW_SAMPLES:
+        raise ValueError(f"block_frames and margin_frames must be multiples of {WINDOW_SAMPLES}")
+    parts = []
+    for start, stop, left, samples in blocks_16k(audio, block_frames=block_frames, margin_frames=margin_frames):
+        probs = speech_probabilities(samples[: left + stop - start])
+        parts.append(probs[left // WINDOW_SAMPLES:])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def regions_from_probabilities(probs: np.ndarray, *, options: VadOptions = VadOptions(),
