@@ -4,12 +4,18 @@ Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker'
 it, in semitones; its level over their median level, in dB; its sounding length over the
 speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
+
+The length of the last word of an intonation unit does not count as a cue: words before a
+prosodic boundary are lengthened whether or not they are prominent (final lengthening, e.g.
+Wightman et al. 1992, JASA 91(3), 1707-1717), so there length marks the boundary, not the word.
+The measured ratio stays in the evidence, with ``duration_unit_final: true``.
 """
 
 from __future__ import annotations
 
 from capture.record import Mark
 from prosody.marks.context import Context, confidence, level_db, median_or_none, r
+from prosody.marks.intonation import units
 
 
 def cues(ctx: Context, i: int) -> dict:
@@ -34,12 +40,22 @@ def limits(ctx: Context) -> dict:
             "duration_ratio": th.duration_ratio}
 
 
+def unit_final(ctx: Context) -> set[int]:
+    if "unit_final" not in ctx.cache:
+        ctx.cache["unit_final"] = {unit[-1] for unit in units(ctx) if unit}
+    return ctx.cache["unit_final"]
+
+
 def passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
     """The word's cues and those that pass; no cues for a word without a measurable level."""
     if level_db(ctx, i, ctx.thresholds.emphasis.min_voiced_s) is None:
         return {}, []
     measured, limit = cues(ctx, i), limits(ctx)
-    return measured, [k for k, v in measured.items() if v is not None and v >= limit[k]]
+    final = i in unit_final(ctx)
+    if final:
+        measured["duration_unit_final"] = True
+    return measured, [k for k, v in measured.items()
+                      if k in limit and v is not None and v >= limit[k] and not (final and k == "duration_ratio")]
 
 
 def is_emphasised(ctx: Context, i: int) -> bool:

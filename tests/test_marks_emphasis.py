@@ -1,0 +1,28 @@
+"""Emphasis, loud/quiet and pitch-step rules on synthetic tracks (refinements of issue 4's rules)."""
+
+from __future__ import annotations
+
+from prosody.marks import annotate
+from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, of_type, regular_words
+
+
+def _with_boundary_after(words, k, gap_s=0.4):
+    """The same words with a silence of ``gap_s`` after word ``k`` (an intonation unit ends there)."""
+    return [(t, a + (gap_s if j > k else 0.0), b + (gap_s if j > k else 0.0), s) for j, (t, a, b, s) in enumerate(words)]
+
+
+def test_length_of_a_unit_final_word_is_not_an_emphasis_cue():
+    words = regular_words(14, lengths={6: 0.5})
+    db = _per_word(words, {6: BASE_DB + 4}, BASE_DB)
+    inside = annotate(make_transcript(words, db=db))
+    assert [m.first_word for m in of_type(inside, "emphasis")] == [6]
+
+    final = _with_boundary_after(words, 6)
+    t = annotate(make_transcript(final, db=_per_word(final, {6: BASE_DB + 4}, BASE_DB)))
+    assert not of_type(t, "emphasis")  # louder and longer, but the length is final lengthening
+    # a final word that is also higher has two cues without its length
+    f0 = _per_word(final, {6: BASE_HZ * 2 ** (4 / 12)}, BASE_HZ)
+    t = annotate(make_transcript(final, f0=f0, db=_per_word(final, {6: BASE_DB + 4}, BASE_DB)))
+    (mark,) = of_type(t, "emphasis")
+    assert mark.first_word == 6 and mark.evidence["duration_unit_final"] is True
+    assert set(mark.evidence["cues_passed"]) == {"pitch_above_st", "loudness_above_db"}
