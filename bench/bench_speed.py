@@ -326,14 +326,14 @@ def code_label(side: str, version: dict) -> str:
     return f"{side} {version['commit']}{'+changes' if version['uncommitted_changes'] else ''}"
 
 
-def baseline_worktree(rev: str) -> Path:
-    """A detached git worktree of ``rev`` under the temp folder (reused when already there)."""
+def baseline_worktree(rev: str, path: Path | None = None) -> Path:
+    """A detached git worktree of ``rev`` (default under the temp folder; reused when already there)."""
     sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"],
                          capture_output=True, text=True)
     if sha.returncode != 0:
         raise SystemExit(f"bench_speed: error: no commit {rev!r} in {REPO}")
     sha = sha.stdout.strip()
-    path = Path(tempfile.gettempdir()) / f"tonescribe-baseline-{sha[:10]}"
+    path = (path or Path(tempfile.gettempdir()) / f"tonescribe-baseline-{sha[:10]}").resolve()
     if (path / ".git").exists():
         head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
         if head == sha:
@@ -491,8 +491,10 @@ def compare(before: dict, after: dict) -> dict:
 
 
 def inputs_from(args: argparse.Namespace) -> list[Path]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from long_audio import make_long_audio
+    try:
+        from long_audio import make_long_audio  # run as a script: bench/ is on the path
+    except ImportError:
+        from bench.long_audio import make_long_audio
 
     inputs = [Path(a) for a in args.audio]
     for path in inputs:
@@ -515,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speakers", default="auto")
     parser.add_argument("--repeats", type=int, default=None, help="runs per input and code (default 1; 2 with a baseline)")
     parser.add_argument("--baseline-commit", metavar="REV", help="also run the code of this commit, interleaved")
+    parser.add_argument("--baseline-dir", type=Path, help="where the baseline worktree goes "
+                        "(default: $TMPDIR/tonescribe-baseline-<commit>)")
     parser.add_argument("--json", type=Path, help="write all runs and the summary here")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -532,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     models = available_models(args.models)
     sides = [("after" if args.baseline_commit else "current", REPO)]
     if args.baseline_commit:
-        sides.insert(0, ("before", baseline_worktree(args.baseline_commit)))
+        sides.insert(0, ("before", baseline_worktree(args.baseline_commit, args.baseline_dir)))
     report = {"machine": machine_info(), "argv": sys.argv[1:], "models": models,
               "code": {side: code_version(root) for side, root in sides}, "runs": [], "summary": [], "comparison": [], "failures": []}
     for audio in inputs:
