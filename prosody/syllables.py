@@ -33,6 +33,8 @@ def _english_adjustment(w: str) -> int:
         adjust -= 1  # silent final e: "make", "there"
     if len(w) > 3 and w.endswith(("ed", "es")) and w[-3] not in "aeiouy" and not w.endswith(("ted", "ded", "ses", "zes", "ces", "ges", "xes", "shes", "ches")):
         adjust -= 1  # "jumped", "makes": no extra syllable
-    if re.search(r"[^aeiou]ia|io(?!u)|ua", w) and not w.endswith(("tion", "sion", "cious", "tious", "cial", "tial")):
+    singular = w[:-1] if w.endswith("s") and not w.endswith("ss") else w  # "nations" ends like "nation"
+    if re.search(r"[^aeiou]ia|io(?!u)|ua", w) and not singular.endswith(("tion", "sion", "cious", "tious", "cial",
+                                                                          "tial", "cian")):
         adjust += 1  # "piano", "radio", "area", "video": two vowels, two syllables
     return adjust

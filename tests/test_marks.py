@@ -112,7 +112,9 @@ def test_missing_thresholds_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("word, n", [("cat", 1), ("table", 2), ("make", 1), ("jumped", 1), ("needed", 2),
-                                     ("Americans", 4), ("country,", 2), ("piano", 3), ("beautiful", 3), ("...", 0)])
+                                     ("Americans", 4), ("country,", 2), ("piano", 3), ("beautiful", 3), ("...", 0),
+                                     ("nations", 2), ("recommendations", 5), ("decisions", 3), ("officials", 3),
+                                     ("musician", 3)])
 def test_syllable_counts(word, n):
     assert count_syllables(word) == n
 
