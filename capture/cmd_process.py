@@ -15,7 +15,7 @@ from capture.progress import Reporter, configure_logging
 from export import export_after_write, formats_arg
 from prosody.measure import ProsodyOptions
 from prosody.thresholds import load_thresholds
-from transcribe.asr import AsrOptions
+from transcribe.asr import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions
 from transcribe.diarize import SPEAKER_MODES, SpeakerOptions
 from transcribe.models import DEFAULT_ASR_MODEL, ModelNotFound
 
@@ -32,6 +32,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
     parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default; see README)")
+    parser.add_argument("--batch-size", type=int, default=0,
+                        help=f"30 s windows recognised at once: 0 = auto ({CUDA_BATCH_SIZE} on CUDA, {CPU_BATCH_SIZE} on "
+                             "CPU), 1 = sequential decoding (see README, Batched recognition)")
     parser.add_argument("--filler-prompt", action="store_true",
                         help="prompt the recogniser in a disfluent style to write more um/uh (slower; see README)")
     parser.add_argument("--speakers", default="auto", help=f"speaker mode: {', '.join(SPEAKER_MODES)} (default: auto)")
@@ -50,7 +53,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> ProcessOptions:
     return ProcessOptions(
         asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                       language=args.language, beam_size=args.beam_size, filler_prompt=args.filler_prompt),
+                       language=args.language, beam_size=args.beam_size, filler_prompt=args.filler_prompt,
+                       batch_size=args.batch_size),
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
                                 min_speakers=args.min_speakers, max_speakers=args.max_speakers),
         prosody=ProsodyOptions(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 VALID_DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -26,3 +28,12 @@ def resolve_device(device: str) -> str:
 
 def default_compute_type(device: str) -> str:
     return "float16" if device == "cuda" else "int8"
+
+
+def available_cpu_cores() -> int:
+    """Cores this process may run on: the affinity mask (a container's or ``taskset``'s limit),
+    not the machine's total."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity mask
+        return max(1, os.cpu_count() or 1)

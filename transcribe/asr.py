@@ -1,4 +1,16 @@
-"""Speech recognition with faster-whisper, word timestamps on."""
+"""Speech recognition with faster-whisper, word timestamps on.
+
+Two decoders, chosen by ``AsrOptions.batch_size``:
+
+- 1: faster-whisper's sequential decoder: one 30 s window after another, each conditioned on
+  the text before it, with temperature fallback when a window decodes badly.
+- 2 or more: its ``BatchedInferencePipeline``: the speech regions found by the VAD are packed
+  into windows of at most 30 s and ``batch_size`` windows are encoded and decoded at once,
+  independently of each other (no conditioning, no temperature fallback).
+
+A CUDA out-of-memory error during recognition halves the batch size and retries, down to the
+sequential decoder, then reloads the model on the CPU: the recording is slower, not lost.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from capture.device import default_compute_type, resolve_device
+from capture.device import available_cpu_cores, default_compute_type, resolve_device
 from capture.record import Word
 from transcribe.models import DEFAULT_ASR_MODEL, ModelRef, resolve_asr_model
 
@@ -21,6 +33,14 @@ logger = logging.getLogger("tonescribe.asr")
 # (README) it made the bundled models 2-4x slower (temperature fallbacks) for one more filler in
 # nine, and with beam search it dropped whole stretches of talk: so it is opt-in.
 FILLER_PROMPT = "So, um, I was, uh, thinking... Mm-hmm. Yeah, um, right."
+
+# batch_size=0 picks these. On a GPU batching is where the throughput is (faster-whisper's and
+# WhisperX's published speeds are batched; 16 is their documented example); a card too small for
+# 16 windows of the chosen model is handled by the out-of-memory halving below. On the CPU the
+# measured gain on this project's 2-core machine is in README ("Batched recognition",
+# bench/bench_asr_batching.py).
+CUDA_BATCH_SIZE = 16
+CPU_BATCH_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -33,10 +53,15 @@ class AsrOptions:
     vad_filter: bool = True
     filler_prompt: bool = False
     cpu_threads: int = 0
+    batch_size: int = 0
 
     def __post_init__(self):
         if self.beam_size < 1:
             raise ValueError("beam_size must be at least 1")
+        if self.batch_size < 0:
+            raise ValueError("batch_size must be 0 (auto), 1 (sequential decoding) or more")
+        if self.cpu_threads < 0:
+            raise ValueError("cpu_threads must be 0 (all available cores) or more")
 
 
 @dataclass(frozen=True)
@@ -46,22 +71,31 @@ class AsrResult:
     language_probability: Optional[float]
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CTranslate2 turns a failed CUDA allocation into ``RuntimeError("CUDA failed with error out
+    of memory")``, and a failed cuBLAS workspace into ``RuntimeError("cuBLAS failed with status
+    CUBLAS_STATUS_ALLOC_FAILED")``."""
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "CUBLAS_STATUS_ALLOC_FAILED" in text)
+
+
 class Recognizer:
     """A loaded Whisper model; load once, reuse for every recording."""
 
     def __init__(self, options: AsrOptions = AsrOptions()):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from faster_whisper import WhisperModel
 
         self.options = options
         self.device = resolve_device(options.device)
         self.compute_type = (
             default_compute_type(self.device) if options.compute_type == "auto" else options.compute_type
         )
+        self.cpu_threads = options.cpu_threads or available_cpu_cores()
         self.model_ref: ModelRef = resolve_asr_model(options.model)
         self.fallback_reason: Optional[str] = None
+        self.memory_fallbacks: list[str] = []
         started = time.perf_counter()
-        self._model = self._load(WhisperModel)
+        self._model = self._load(self.device, self.compute_type)
         if self.device == "cuda":
             try:
                 self._smoke_test()
@@ -70,19 +104,35 @@ class Recognizer:
                     raise ValueError(f"--device cuda: CTranslate2 cannot run on this GPU ({exc})") from None
                 self.fallback_reason = f"CUDA present but unusable by CTranslate2 ({exc}); running on CPU"
                 logger.warning(self.fallback_reason)
-                self.device, self.compute_type = "cpu", default_compute_type("cpu")
-                self._model = self._load(WhisperModel)
+                self._move_to_cpu()
+        self.batch_size = self._default_batch_size()
         self.load_s = time.perf_counter() - started
-        logger.info("loaded %s on %s/%s in %.2f s", self.model_ref.name, self.device, self.compute_type, self.load_s)
+        logger.info("loaded %s on %s/%s in %.2f s (batch size %d)", self.model_ref.name, self.device,
+                    self.compute_type, self.load_s, self.batch_size)
 
-    def _load(self, model_class):
-        return model_class(
+    def _load(self, device: str, compute_type: str):
+        from faster_whisper import WhisperModel
+
+        return WhisperModel(
             self.model_ref.path,
-            device=self.device,
-            compute_type=self.compute_type,
-            cpu_threads=self.options.cpu_threads or min(4, os.cpu_count() or 1),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=self.cpu_threads,
             local_files_only=True,
         )
+
+    def _move_to_cpu(self) -> None:
+        self._model = None  # let CTranslate2 free the GPU copy before the CPU one is built
+        self.device, self.compute_type = "cpu", default_compute_type("cpu")
+        self._model = self._load(self.device, self.compute_type)
+
+    def _default_batch_size(self) -> int:
+        if not self.options.vad_filter:
+            # The batched pipeline finds its windows with the VAD; without it, sequential it is.
+            return 1
+        if self.options.batch_size:
+            return self.options.batch_size
+        return CUDA_BATCH_SIZE if self.device == "cuda" else CPU_BATCH_SIZE
 
     def _smoke_test(self) -> None:
         """Loading succeeds even when the CUDA libraries CTranslate2 needs are missing; the first
@@ -95,25 +145,70 @@ class Recognizer:
     def english_only(self) -> bool:
         return not self._model.model.is_multilingual
 
+    @property
+    def decoder(self) -> str:
+        return "batched" if self.batch_size > 1 else "sequential"
+
     def identity(self) -> dict:
-        out = {**self.model_ref.identity(), "device": self.device, "compute_type": self.compute_type}
+        out = {**self.model_ref.identity(), "device": self.device, "compute_type": self.compute_type,
+               "decoder": self.decoder, "batch_size": self.batch_size}
+        if self.device == "cpu":
+            out["cpu_threads"] = self.cpu_threads
         if self.fallback_reason:
             out["device_fallback"] = self.fallback_reason
+        if self.memory_fallbacks:
+            out["memory_fallbacks"] = list(self.memory_fallbacks)
         return out
 
+    def effective_options(self) -> dict:
+        return {**asdict(self.options), "device": self.device, "compute_type": self.compute_type,
+                "cpu_threads": self.cpu_threads, "batch_size": self.batch_size}
+
     def transcribe(self, audio_16k: np.ndarray, *, speaker: Optional[str] = None) -> AsrResult:
+        while True:
+            try:
+                return self._transcribe_once(audio_16k, speaker)
+            except RuntimeError as exc:
+                if self.device != "cuda" or not is_out_of_memory(exc):
+                    raise
+                self._shrink_after_out_of_memory(exc)
+
+    def _shrink_after_out_of_memory(self, exc: RuntimeError) -> None:
+        """Half the batch, down to sequential decoding, then the CPU. It stays that way for the
+        recordings after this one: whatever took the GPU memory is likely still there."""
+        if self.batch_size > 1:
+            smaller = self.batch_size // 2
+            note = f"CUDA out of memory at batch size {self.batch_size} ({exc}); retrying at batch size {smaller}"
+            self.batch_size = smaller
+        else:
+            note = f"CUDA out of memory with sequential decoding ({exc}); model reloaded on CPU"
+            self._move_to_cpu()
+            self.batch_size = self._default_batch_size()
+        logger.warning(note)
+        self.memory_fallbacks.append(note)
+
+    def _segments(self, audio_16k: np.ndarray, language: Optional[str]):
         opts = self.options
-        language = opts.language
-        if language is None and self.english_only:
-            language = "en"
-        segments, info = self._model.transcribe(
-            audio_16k,
+        kwargs = dict(
             language=language,
             beam_size=opts.beam_size,
             word_timestamps=True,
             vad_filter=opts.vad_filter,
             initial_prompt=FILLER_PROMPT if opts.filler_prompt and (language or "en") == "en" else None,
         )
+        if self.batch_size > 1:
+            from faster_whisper import BatchedInferencePipeline
+
+            # A fresh pipeline per call: it carries word-timing state from one batch to the next,
+            # which a call that failed half-way must not pass on to its retry.
+            return BatchedInferencePipeline(self._model).transcribe(audio_16k, batch_size=self.batch_size, **kwargs)
+        return self._model.transcribe(audio_16k, **kwargs)
+
+    def _transcribe_once(self, audio_16k: np.ndarray, speaker: Optional[str]) -> AsrResult:
+        language = self.options.language
+        if language is None and self.english_only:
+            language = "en"
+        segments, info = self._segments(audio_16k, language)
         words: list[Word] = []
         for segment in segments:
             for w in segment.words or ():
@@ -130,6 +225,3 @@ class Recognizer:
                     )
                 )
         return AsrResult(tuple(words), info.language, round(float(info.language_probability), 4))
-
-    def effective_options(self) -> dict:
-        return {**asdict(self.options), "device": self.device, "compute_type": self.compute_type}

@@ -1,0 +1,218 @@
+"""Batched recognition, the thread count and the CUDA out-of-memory fallback.
+
+There is no GPU here. The fallback is tested by putting the real CPU model behind a stand-in for
+CTranslate2's Whisper object that refuses, the way CTranslate2 does on CUDA, any encode of more
+30 s windows at once than a small GPU would hold; everything above it (faster-whisper, the
+Recognizer) is the real code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capture import device as device_module
+from capture.device import available_cpu_cores
+from transcribe import asr
+from transcribe.asr import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions, Recognizer, is_out_of_memory
+
+FIXTURE = Path(__file__).parent / "fixtures" / "diarization_two_voices.ogg"
+# CTranslate2's CUDA_CHECK: THROW_RUNTIME_ERROR("CUDA failed with error " + cudaGetErrorString(code))
+CUDA_OOM = "CUDA failed with error out of memory"
+
+
+# --- no model -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("message, expected", [
+    (CUDA_OOM, True),
+    ("cuBLAS failed with status CUBLAS_STATUS_ALLOC_FAILED", True),
+    ("CUDA failed with error an illegal memory access was encountered", False),
+    ("Library libcublas.so.12 is not found or cannot be loaded", False),
+])
+def test_out_of_memory_is_told_from_other_cuda_errors(message, expected):
+    assert is_out_of_memory(RuntimeError(message)) is expected
+
+
+def test_a_python_memory_error_is_not_a_cuda_out_of_memory():
+    assert not is_out_of_memory(MemoryError("out of memory"))
+
+
+def test_batch_size_and_threads_are_validated():
+    with pytest.raises(ValueError, match="batch_size"):
+        AsrOptions(batch_size=-1)
+    with pytest.raises(ValueError, match="cpu_threads"):
+        AsrOptions(cpu_threads=-2)
+
+
+def test_cpu_cores_follow_the_affinity_mask(monkeypatch):
+    monkeypatch.setattr(device_module.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert available_cpu_cores() == 3
+
+
+def test_cpu_cores_without_an_affinity_mask_are_the_machine_s(monkeypatch):
+    monkeypatch.delattr(device_module.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(device_module.os, "cpu_count", lambda: 6)
+    assert available_cpu_cores() == 6
+
+
+# --- the real model -----------------------------------------------------------------------------
+
+class SmallGpu:
+    """Stands in for ``ctranslate2.models.Whisper`` on a GPU with room for ``room`` windows at
+    once; records how many windows each encode asked for."""
+
+    def __init__(self, model, room: int):
+        self._model, self.room, self.asked = model, room, []
+
+    def encode(self, features, *args, **kwargs):
+        windows = features.shape[0]
+        self.asked.append(windows)
+        if windows > self.room:
+            raise RuntimeError(CUDA_OOM)
+        return self._model.encode(features, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+@pytest.fixture(scope="module")
+def speech_65s() -> np.ndarray:
+    """65 s of speech (the 32 s espeak-ng two-voice fixture twice): three VAD windows."""
+    from capture.decode import load_audio
+
+    voices = load_audio(FIXTURE).mono_16k()
+    return np.concatenate([voices, np.zeros(16000, np.float32), voices])
+
+
+@pytest.fixture(scope="module")
+def cpu_words(speech_65s):
+    """Words of plain CPU recognizers, by batch size (0 = the CPU default)."""
+    out = {}
+    for batch_size in (1, 2, 0):
+        out[batch_size] = Recognizer(AsrOptions(device="cpu", batch_size=batch_size)).transcribe(speech_65s).words
+    return out
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """Make the Recognizer see a CUDA device whose models are the CPU model behind a SmallGpu;
+    yields the list of SmallGpu objects created (one per load on "cuda")."""
+    gpus: list[SmallGpu] = []
+    real_load = Recognizer._load
+
+    def load(self, device, compute_type):
+        if device == "cpu":
+            return real_load(self, device, compute_type)
+        model = real_load(self, "cpu", "int8")
+        gpus.append(SmallGpu(model.model, room=CUDA_BATCH_SIZE))
+        model.model = gpus[-1]
+        return model
+
+    monkeypatch.setattr(asr, "resolve_device", lambda device: "cuda" if device == "auto" else device)
+    monkeypatch.setattr(Recognizer, "_load", load)
+    return gpus
+
+
+@pytest.mark.slow
+def test_cpu_default_is_batched_on_all_available_cores():
+    recognizer = Recognizer(AsrOptions())
+    assert recognizer.device == "cpu"
+    assert recognizer.identity()["batch_size"] == recognizer.effective_options()["batch_size"] == CPU_BATCH_SIZE
+    assert recognizer.identity()["decoder"] == ("batched" if CPU_BATCH_SIZE > 1 else "sequential")
+    assert recognizer.effective_options()["cpu_threads"] == available_cpu_cores()
+
+
+@pytest.mark.slow
+def test_without_vad_decoding_is_sequential():
+    recognizer = Recognizer(AsrOptions(batch_size=8, vad_filter=False))
+    assert recognizer.batch_size == 1 and recognizer.identity()["decoder"] == "sequential"
+
+
+def fixture_script() -> str:
+    """What the two espeak-ng voices say (tests/fixtures/make_diarization_fixtures.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURE.parent / "make_diarization_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return " ".join(text for _, text in module.TURNS)
+
+
+@pytest.mark.slow
+def test_batched_is_as_accurate_as_sequential_and_times_words_alike(cpu_words):
+    from bench.corpus import word_errors
+
+    script = fixture_script() + " " + fixture_script()
+    sequential, batched = cpu_words[1], cpu_words[2]
+    wer = {name: word_errors(script, " ".join(w.text for w in words))
+           for name, words in (("sequential", sequential), ("batched", batched))}
+    # Measured with tiny.en: batched 8.5 % (17 of 200 words); sequential 29.5 %: it skips most
+    # of 27-42 s, where the first copy ends and the second begins.
+    assert wer["batched"][0] / wer["batched"][1] <= 0.12
+    assert wer["batched"][0] <= wer["sequential"][0] + 0.01 * wer["batched"][1]
+    a = [w.text.lower().strip(".,?!") for w in sequential]
+    b = [w.text.lower().strip(".,?!") for w in batched]
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    starts = [abs(sequential[m.a + k].start_s - batched[m.b + k].start_s)
+              for m in matcher.get_matching_blocks() for k in range(m.size)]
+    assert len(starts) > 100
+    assert statistics.median(starts) <= 0.02
+    assert all(w.end_s >= w.start_s for w in batched)
+    assert [w.start_s for w in batched] == sorted(w.start_s for w in batched)
+
+
+@pytest.mark.slow
+def test_cuda_out_of_memory_halves_the_batch_and_keeps_it_small(fake_cuda, speech_65s, cpu_words):
+    recognizer = Recognizer(AsrOptions(batch_size=8))
+    assert recognizer.device == "cuda" and recognizer.batch_size == 8
+    gpu = fake_cuda[-1]
+    gpu.room, gpu.asked = 2, []
+    result = recognizer.transcribe(speech_65s)
+    # 8 and 4 each asked for all three windows at once; 2 fit.
+    assert gpu.asked[:3] == [3, 3, 2]
+    assert recognizer.batch_size == 2 and recognizer.device == "cuda"
+    assert result.words == cpu_words[2]
+    identity = recognizer.identity()
+    assert identity["batch_size"] == 2 and len(identity["memory_fallbacks"]) == 2
+    assert "batch size 8" in identity["memory_fallbacks"][0] and CUDA_OOM in identity["memory_fallbacks"][0]
+    assert recognizer.effective_options()["batch_size"] == 2
+
+    gpu.asked = []
+    assert recognizer.transcribe(speech_65s).words == cpu_words[2]
+    assert max(gpu.asked) == 2 and len(recognizer.memory_fallbacks) == 2
+
+
+@pytest.mark.slow
+def test_cuda_out_of_memory_at_batch_one_moves_to_the_cpu(fake_cuda, speech_65s, cpu_words, caplog):
+    recognizer = Recognizer(AsrOptions())
+    assert recognizer.batch_size == CUDA_BATCH_SIZE
+    gpu = fake_cuda[-1]
+    gpu.room, gpu.asked = 0, []  # something else took the GPU memory after loading
+    with caplog.at_level("WARNING", logger="tonescribe.asr"):
+        result = recognizer.transcribe(speech_65s)
+    assert gpu.asked == [3, 3, 3, 2, 1]  # 16, 8, 4, 2 windows at once, then sequential
+    assert recognizer.device == "cpu" and recognizer.compute_type == "int8"
+    assert recognizer.batch_size == CPU_BATCH_SIZE
+    assert result.words == cpu_words[0]
+    notes = recognizer.identity()["memory_fallbacks"]
+    assert len(notes) == 5 and "reloaded on CPU" in notes[-1]
+    assert "reloaded on CPU" in caplog.text
+    assert len(fake_cuda) == 1  # the CPU model is a real CPU load, not another fake GPU
+
+
+@pytest.mark.slow
+def test_other_cuda_errors_are_not_retried(fake_cuda, speech_65s):
+    recognizer = Recognizer(AsrOptions(batch_size=4))
+    gpu = fake_cuda[-1]
+
+    def broken(features, *args, **kwargs):
+        raise RuntimeError("CUDA failed with error an illegal memory access was encountered")
+
+    gpu.encode = broken
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        recognizer.transcribe(speech_65s)
+    assert recognizer.batch_size == 4 and recognizer.device == "cuda" and not recognizer.memory_fallbacks
