@@ -127,3 +127,27 @@ def test_bench_speed_end_to_end_with_baseline(tmp_path):
     assert summary["after"]["end_to_end_x_realtime"] == pytest.approx(32.117 / after["process_s"], rel=1e-2)
     assert "| diarization_two_voices.ogg | tiny.en | end to end |" in proc.stdout
     assert "Peak resident memory" in proc.stdout
+
+
+def test_gpu_monitor_reads_nvidia_smi(tmp_path, monkeypatch):
+    """No GPU here: a stand-in ``nvidia-smi`` prints what the real one prints for these queries,
+    so the parsing and the per-stage tagging are checked (the real tool is used on a GPU machine)."""
+    used = tmp_path / "used"
+    used.write_text("1000\n")
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text('#!/bin/sh\ncase "$*" in\n'
+                    f'  *query-compute-apps*) echo "99999, 100"; [ -f {tmp_path}/listed ] && echo "$PPID, 512";;\n'
+                    f'  *query-gpu*) cat {used};;\nesac\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML absent: the nvidia-smi path
+    gpu = bench_speed.GpuMonitor()
+    assert gpu.available and gpu.source == "nvidia-smi"
+    gpu.enter("asr")
+    used.write_text("1700\n")  # this process not listed (another PID namespace): device use minus use at start
+    gpu.leave("asr")
+    assert gpu.peak_mb == {"asr": 700.0, "process": 700.0} and gpu.kind == "device-delta"
+    (tmp_path / "listed").write_text("")
+    gpu.enter("diarization")
+    gpu.leave("diarization")
+    assert gpu.peak_mb["diarization"] == 512.0 and gpu.kind == "process"
