@@ -27,7 +27,18 @@ def resolve_device(device: str) -> str:
 
 
 def default_compute_type(device: str) -> str:
-    return "float16" if device == "cuda" else "int8"
+    """int8 on the CPU; float16 on a GPU that computes it efficiently (compute capability 7.0
+    and up), else the best type CTranslate2 offers on that card (older cards refuse float16 at
+    load)."""
+    if device != "cuda":
+        return "int8"
+    try:
+        import ctranslate2
+
+        supported = ctranslate2.get_supported_compute_types("cuda")
+    except Exception:  # no usable CUDA: the smoke test at load reports it
+        return "float16"
+    return next((t for t in ("float16", "int8_float32", "float32") if t in supported), "float16")
 
 
 def available_cpu_cores() -> int:

@@ -59,6 +59,19 @@ def test_cpu_cores_without_an_affinity_mask_are_the_machine_s(monkeypatch):
     assert available_cpu_cores() == 6
 
 
+def test_gpu_compute_type_is_float16_where_the_card_has_it(monkeypatch):
+    import ctranslate2
+
+    from capture.device import default_compute_type
+
+    assert default_compute_type("cpu") == "int8"
+    monkeypatch.setattr(ctranslate2, "get_supported_compute_types",
+                        lambda device: {"float32", "int8", "int8_float32", "int8_float16", "float16", "bfloat16"})
+    assert default_compute_type("cuda") == "float16"
+    monkeypatch.setattr(ctranslate2, "get_supported_compute_types", lambda device: {"float32", "int8", "int8_float32"})
+    assert default_compute_type("cuda") == "int8_float32"  # e.g. a Pascal card: no efficient float16
+
+
 # --- the real model -----------------------------------------------------------------------------
 
 class SmallGpu:
@@ -216,3 +229,4 @@ def test_other_cuda_errors_are_not_retried(fake_cuda, speech_65s):
     with pytest.raises(RuntimeError, match="illegal memory access"):
         recognizer.transcribe(speech_65s)
     assert recognizer.batch_size == 4 and recognizer.device == "cuda" and not recognizer.memory_fallbacks
+
