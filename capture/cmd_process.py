@@ -46,6 +46,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", metavar="FORMATS", type=formats_arg, default=os.environ.get("TONESCRIBE_EXPORT", ""),
                         help="also export each transcript: eaf,textgrid,cha,vtt,srt,docx,csv or all "
                              "(default: $TONESCRIBE_EXPORT, else none); see `tonescribe export`")
+    parser.add_argument("--scratch", type=Path, metavar="DIR", default=None,
+                        help="where decoded 16 kHz samples wait while a recording is processed (removed after "
+                             "each one; default: the system's temporary folder, $TMPDIR)")
     parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tonescribe: error: {exc}", file=sys.stderr)
         return 2
     reporter = Reporter(live=sys.stderr.isatty() and not args.quiet)
-    engine = Engine(options, hook=reporter.hook)
+    engine = Engine(options, hook=reporter.hook, scratch_dir=args.scratch)
     failures = 0
     taken: set[Path] = set()
     with reporter.session():

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             logger.info("%s: was interrupted; resuming after stage %s", job.name, job.stage or "none")
 
-    engine = Engine(process_options)
+    engine = Engine(process_options, scratch_dir=args.scratch)
     try:
         engine.recognizer()
     except (ModelNotFound, ValueError) as exc:

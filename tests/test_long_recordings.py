@@ -187,3 +187,22 @@ def test_peak_memory_does_not_follow_the_recording_length(tmp_path):
     assert long["minutes"] == pytest.approx(20, abs=0.01)
     assert long["frames"] == 20 * 6000 + 1
     assert long["peak_mb"] - short["peak_mb"] < 150, (short, long)
+
+
+@pytest.mark.slow
+def test_decoded_samples_live_in_the_scratch_folder_only_while_processing(corpus_dir, tmp_path):
+    from capture.pipeline import Engine, ProcessOptions
+    from transcribe.diarize import SpeakerOptions
+
+    scratch = tmp_path / "scratch"
+    seen: list[list[str]] = []
+
+    def hook(stage, event, info):
+        if stage == "prosody" and event == "start":
+            seen.append(sorted(p.name for p in scratch.glob("*/*")))
+
+    engine = Engine(ProcessOptions(speakers=SpeakerOptions(mode="none")), hook=hook, scratch_dir=scratch)
+    transcript = engine.process(corpus_dir / "jfk" / "jfk.flac")
+    assert transcript.words
+    assert seen == [["ch0.f32", "ch1.f32", "mono.f32"]]
+    assert list(scratch.iterdir()) == []
