@@ -451,7 +451,7 @@ def markdown(summaries: list[dict], comparisons: list[dict]) -> str:
                      + " | ".join(_fmt(x["x_realtime"].get(s)) for s in timed)
                      + f" | **{_fmt(x['end_to_end_x_realtime'])}** |")
     gpu = any(x["gpu_peak_mb"] or x["torch_cuda_peak_mb"] for x in summaries)
-    lines += ["", "Peak resident memory, MB (per stage: the highest VmRSS while it ran; process: VmHWM)"
+    lines += ["", "Peak resident memory, MB = 2^20 bytes (per stage: the highest VmRSS while it ran; process: VmHWM)"
               + ("; GPU: process peak (NVML/nvidia-smi), torch allocations in brackets" if gpu else "") + ":", "",
               "| input | audio | model | code | after imports | " + " | ".join(stages) + " | process |"
               + (" GPU |" if gpu else ""),
@@ -464,6 +464,12 @@ def markdown(summaries: list[dict], comparisons: list[dict]) -> str:
             torch_peak = max((x["torch_cuda_peak_mb"] or {}).values(), default=None)
             row += f" {_fmt((x['gpu_peak_mb'] or {}).get('process'), '.0f')} ({_fmt(torch_peak, '.0f')}) |"
         lines.append(row)
+    growth = memory_growth(summaries)
+    if growth:
+        lines += ["", "Growth of the process's peak memory with the length of the recording (16 kHz float32 "
+                  "audio itself is 3.7 MB per minute):", ""]
+        lines += [f"- {g['model']}, {g['code']}: {g['mb_per_audio_minute']:.1f} MB per minute of audio from "
+                  f"{g['from_min']:.0f} to {g['to_min']:.0f} min ({g['from_mb']:.0f} -> {g['to_mb']:.0f} MB)" for g in growth]
     if comparisons:
         lines += ["", "Before/after, interleaved runs (medians; speed-up = before seconds / after seconds):", "",
                   "| input | model | stage | before s | after s | speed-up | before peak MB | after peak MB |",
@@ -474,6 +480,22 @@ def markdown(summaries: list[dict], comparisons: list[dict]) -> str:
                              f"{_fmt(row['after_s'], '.2f')} | {_fmt(row['speedup'], '.2f')} | "
                              f"{_fmt(row['before_peak_mb'], '.0f')} | {_fmt(row['after_peak_mb'], '.0f')} |")
     return "\n".join(lines)
+
+
+def memory_growth(summaries: list[dict]) -> list[dict]:
+    """Peak RSS per extra minute of audio between the shortest and the longest input of each
+    (model, code)."""
+    out = []
+    for key in dict.fromkeys((x["model"], x["code"]) for x in summaries):
+        mine = sorted((x for x in summaries if (x["model"], x["code"]) == key), key=lambda x: x["duration_s"])
+        if len(mine) < 2 or mine[-1]["duration_s"] - mine[0]["duration_s"] < 60:
+            continue
+        a, b = mine[0], mine[-1]
+        minutes = (b["duration_s"] - a["duration_s"]) / 60
+        out.append({"model": key[0], "code": key[1], "from_min": a["duration_s"] / 60, "to_min": b["duration_s"] / 60,
+                    "from_mb": a["vm_hwm_mb"], "to_mb": b["vm_hwm_mb"],
+                    "mb_per_audio_minute": round((b["vm_hwm_mb"] - a["vm_hwm_mb"]) / minutes, 2)})
+    return out
 
 
 def compare(before: dict, after: dict) -> dict:
@@ -564,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             if "before" in summaries and "after" in summaries:
                 report["comparison"].append(compare(summaries["before"], summaries["after"]))
     report["machine"]["loadavg_end"] = os.getloadavg()
+    report["memory_growth"] = memory_growth(report["summary"])
     text = markdown(report["summary"], report["comparison"]) if report["summary"] else "no run completed"
     for failure in report["failures"]:
         text += f"\n\nFAILED: {failure['error'].splitlines()[0]}"

@@ -60,6 +60,13 @@ def test_summary_takes_medians_and_ratios():
     assert "| a.wav | tiny.en | asr | 10.00 | 5.00 | 2.00 |" in text
 
 
+def test_memory_growth_per_audio_minute():
+    short, long = _run(decode=1.0, asr=1.0), _run(decode=10.0, asr=10.0)
+    long.update(duration_s=660.0, vm_hwm_mb=1600.0)
+    (growth,) = bench_speed.memory_growth([bench_speed.summarise([r], "after") for r in (short, long)])
+    assert growth["mb_per_audio_minute"] == 100.0  # (1600 - 600) MB over 10 more minutes
+
+
 def test_long_audio_refuses_the_repository(tmp_path):
     with pytest.raises(ValueError, match="inside the repository"):
         long_audio.make_long_audio(0.1, REPO / "bench" / "long.wav")
