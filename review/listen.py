@@ -78,18 +78,21 @@ class Listen:
 
 
 def _convert(source: Path, dest: Path) -> None:
+    """A FLAC copy of any decodable recording, written block by block (a two-hour interview is
+    never held in memory) to a temporary name, then renamed."""
     import soundfile as sf
 
-    from capture.decode import load_audio
+    from capture.decode import open_native
 
     logger.info("making a playable copy of %s for the browser", source)
-    audio = load_audio(source)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
-        with open(fd, "wb") as fh:
-            sf.write(fh, audio.samples.T, audio.sample_rate_hz, format="FLAC", subtype="PCM_16")
+        with open(fd, "wb") as fh, open_native(source) as reader:
+            with sf.SoundFile(fh, "w", samplerate=reader.rate, channels=reader.channels, format="FLAC",
+                              subtype="PCM_16") as out:
+                for block in reader.blocks():
+                    out.write(block)
         Path(tmp).replace(dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
