@@ -44,3 +44,37 @@ def test_overlapping_backchannel_does_not_split_the_turn():
     ordered, utterances = build_utterances(words)
     assert [(u.speaker, u.text) for u in utterances] == [("S1", "I was there"), ("S2", "mhm")]
     assert [w.text for w in ordered] == ["I", "was", "there", "mhm"]
+
+
+def test_assign_words_by_bisection_agrees_with_checking_every_turn():
+    import random
+
+    from capture.record import Turn, Word
+    from transcribe.align import assign_words
+
+    def naive(words, turns):
+        out = []
+        for w in words:
+            share = {}
+            for t in turns:
+                overlap = min(w.end_s, t.end_s) - max(w.start_s, t.start_s)
+                if overlap > 0:
+                    share[t.speaker] = share.get(t.speaker, 0.0) + overlap
+            if share:
+                out.append(max(share, key=share.get))
+            else:
+                mid = (w.start_s + w.end_s) / 2
+                out.append(min(turns, key=lambda t: max(t.start_s - mid, mid - t.end_s, 0.0)).speaker)
+        return out
+
+    rng = random.Random(7)
+    for _ in range(20):
+        turns = []
+        for _ in range(rng.randint(1, 40)):
+            a = rng.uniform(0, 300)
+            turns.append(Turn(speaker=rng.choice("ABCD"), start_s=a, end_s=a + rng.expovariate(1 / 8)))
+        words = []
+        for _ in range(200):
+            a = rng.uniform(0, 320)
+            words.append(Word(text="w", start_s=a, end_s=a + rng.uniform(0.05, 0.8), probability=1.0))
+        assert [w.speaker for w in assign_words(words, turns)] == naive(words, turns)
