@@ -20,6 +20,10 @@ Scoring, per mark type and separately for synthetic and edited real speech:
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
 - final intonation: the last unit's mark of each question must be rise/slight rise, of each
   statement fall/slight fall (level or no mark counts as wrong).
+
+``--true-word-times`` is a diagnostic: the same scoring with each item (and its twin or unedited
+recording) measured on its true words and word times instead of the recogniser's re-timed ones,
+so what is lost to word edges can be told from what the rules miss.
 """
 
 from __future__ import annotations
@@ -291,6 +295,47 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def true_words(item: dict, which: str, corpus: Path):
+    """[(text, start_s, end_s)] of an item ("item") or of its unmanipulated recording ("original"):
+    the script with libespeak-ng's word events (a span espeak-ng gave to several words is split
+    evenly among them), or the LJ TextGrid words through the edits. None when not known; False
+    for an original that the item does not have."""
+    if item["set"] == "edited_real":
+        from bench.prosody_testset import read_textgrid_words
+
+        grid = corpus / "ljspeech_LJ050-027x" / Path(item["source"]).with_suffix(".TextGrid")
+        words = [(w, a, b) for a, b, w in read_textgrid_words(grid) if w]
+        if which == "item":
+            words = [(w, edited_time(a, item["edits"]), edited_time(b, item["edits"])) for w, a, b in words]
+        return words
+    key = "word_times" if which == "item" else "base_word_times"
+    if which == "original" and key not in item:
+        return False
+    times = item.get(key) or []
+    if len(times) != len(item["script"]):
+        return None
+    out, k = [], 0
+    while k < len(times):
+        j = k
+        while j + 1 < len(times) and times[j + 1] == times[k]:
+            j += 1
+        (a, b), n = times[k], j - k + 1
+        out += [(item["script"][k + m], a + (b - a) * m / n, a + (b - a) * (m + 1) / n) for m in range(n)]
+        k = j + 1
+    return out
+
+
+def with_true_words(t: Transcript, item: dict, which: str, args) -> Transcript:
+    if not args.true_word_times:
+        return t
+    from capture.record import Utterance, Word
+
+    words = tuple(Word(text=w, start_s=round(a, 3), end_s=round(b, 3), probability=1.0, speaker=None)
+                  for w, a, b in true_words(item, which, args.corpus))
+    one = Utterance(None, words[0].start_s, words[-1].end_s, " ".join(w.text for w in words), 0, len(words) - 1)
+    return replace(t, words=words, utterances=(one,), speakers=())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, required=True, help="folder written by bench/prosody_testset.py")
@@ -302,6 +347,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--min-confidence", type=float, default=0.0,
                         help="score only marks at or above this confidence (the trade-off a reader can make)")
+    parser.add_argument("--true-word-times", action="store_true",
+                        help="diagnostic: measure the items on their true words and times (espeak-ng word events, "
+                             "LJ TextGrids), not re-timed: what the rules give when word edges are right")
     args = parser.parse_args()
     from capture.offline import enforce_offline
 
@@ -315,19 +363,30 @@ def main() -> int:
         return replace(marked, marks=tuple(m for m in marked.marks if m.confidence >= args.min_confidence))
 
     transcripts, originals = {}, {}
-    for n, item in enumerate(manifest["items"], 1):
-        print(f"[{n}/{len(manifest['items'])}] {item['id']}", file=sys.stderr, end="\r")
-        transcripts[item["id"]] = annotate(runner.transcript(item["id"], args.set / item["audio"]), thresholds)
+    items = manifest["items"]
+    if args.true_word_times:
+        items = [i for i in items if true_words(i, "item", args.corpus) and true_words(i, "original", args.corpus) is not False]
+        from prosody.marks import context
+
+        retime, context.measuring_spans = context.measuring_spans, lambda t, *_a: [(w.start_s, w.end_s) for w in t.words]
+    for n, item in enumerate(items, 1):
+        print(f"[{n}/{len(items)}] {item['id']}", file=sys.stderr, end="\r")
+        transcripts[item["id"]] = annotate(with_true_words(
+            runner.transcript(item["id"], args.set / item["audio"]), item, "item", args), thresholds)
         if item["set"] == "edited_real":
             source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
-            originals[item["id"]] = annotate(runner.transcript(f"unedited_{Path(item['source']).stem}", source), thresholds)
+            originals[item["id"]] = annotate(with_true_words(
+                runner.transcript(f"unedited_{Path(item['source']).stem}", source), item, "original", args), thresholds)
         elif "base_audio" in item:
-            originals[item["id"]] = annotate(runner.transcript(f"{item['id']}_base", args.set / item["base_audio"]), thresholds)
+            originals[item["id"]] = annotate(with_true_words(
+                runner.transcript(f"{item['id']}_base", args.set / item["base_audio"]), item, "original", args), thresholds)
         else:  # nothing manipulated (questions, statements): the item is its own unmanipulated twin
             originals[item["id"]] = transcripts[item["id"]]
+    if args.true_word_times:
+        context.measuring_spans = retime
     results = {}
     for set_name in ("synthetic", "edited_real"):
-        chosen = [i for i in manifest["items"] if i["set"] == set_name]
+        chosen = [i for i in items if i["set"] == set_name]
         if chosen:
             results[set_name] = score(chosen, transcripts, originals)
     results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus, annotate)
