@@ -224,6 +224,28 @@ class StageClock:
                 self.torch_peak_mb[stage] = max(self.torch_peak_mb.get(stage, 0.0), round(peak, 1))
 
 
+def _asr_options(cls, args: argparse.Namespace):
+    """``AsrOptions`` with the model, device and every ``--asr KEY=VALUE`` this code's
+    ``AsrOptions`` has (an older commit may lack some: those are returned as ignored)."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    given, ignored = {"model": args.model, "device": args.device}, []
+    for item in args.asr:
+        key, _, value = item.partition("=")
+        if key not in fields:
+            ignored.append(key)
+            continue
+        default = fields[key].default
+        if isinstance(default, bool):
+            given[key] = value.lower() in ("1", "true", "yes")
+        elif isinstance(default, (int, float)):
+            given[key] = type(default)(value)
+        else:
+            given[key] = None if value.lower() == "none" else value
+    return cls(**given), ignored
+
+
 def child_main(args: argparse.Namespace) -> int:
     """One input, one model, in this fresh process; the result as JSON in ``args.child_out``."""
     rss = RssSampler()
@@ -252,7 +274,8 @@ def child_main(args: argparse.Namespace) -> int:
     else:
         gpu = None
     clock = StageClock(rss, gpu, torch_cuda=args.device != "cpu")
-    engine = Engine(ProcessOptions(asr=AsrOptions(model=args.model, device=args.device),
+    asr_options, ignored = _asr_options(AsrOptions, args)
+    engine = Engine(ProcessOptions(asr=asr_options,
                                    speakers=SpeakerOptions(mode=args.speakers)), hook=clock)
     started = time.perf_counter()
     recognizer, _ = engine.recognizer()
@@ -278,6 +301,8 @@ def child_main(args: argparse.Namespace) -> int:
         "device": recognizer.device,
         "compute_type": getattr(recognizer, "compute_type", None),
         "speakers": args.speakers,
+        "asr_options": dict(recognizer.effective_options()) if hasattr(recognizer, "effective_options") else None,
+        "asr_options_ignored": ignored,
         "words": len(transcript.words),
         "speakers_found": len(transcript.speakers),
         "code": {name: str(Path(sys.modules[name].__file__).resolve().parent) for name in PACKAGES},
@@ -380,6 +405,7 @@ def run_child(code_root: Path, audio: Path, model: str, args: argparse.Namespace
     try:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(audio), "--child-out", str(out),
                "--model", model, "--device", args.device, "--speakers", args.speakers]
+        cmd += [f"--asr={item}" for item in args.asr]
         proc = subprocess.run(cmd, cwd=code_root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             killed = " (killed: out of memory?)" if proc.returncode in (-9, 137) else ""
@@ -418,6 +444,7 @@ def summarise(runs: list[dict], code: str) -> dict:
         "audio": first["audio"], "duration_s": dur, "model": first["model"], "device": first["device"],
         "compute_type": first["compute_type"], "code": code,
         "runs": len(runs), "words": first["words"],
+        "asr_batch_size": (first.get("asr_options") or {}).get("batch_size"),
         "stage_s": stage_s,
         "x_realtime": {s: (round(dur / v, 2) if v and s != "model_load" else None) for s, v in stage_s.items()},
         "process_s": process_s,
@@ -431,6 +458,10 @@ def summarise(runs: list[dict], code: str) -> dict:
 
 def _length(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _batch(summary: dict) -> str:
+    return f", batch {summary['asr_batch_size']}" if summary.get("asr_batch_size") else ""
 
 
 def _fmt(value, spec: str = ".1f") -> str:
@@ -447,7 +478,7 @@ def markdown(summaries: list[dict], comparisons: list[dict]) -> str:
              "|" + "---|" * (8 + len(timed))]
     for x in summaries:
         lines.append(f"| {Path(x['audio']).name} | {_length(x['duration_s'])} | {x['model']} | {x['device']}/"
-                     f"{x['compute_type']} | {x['code']} | {x['runs']} | {_fmt(x['stage_s'].get('model_load'), '.2f')} | "
+                     f"{x['compute_type']}{_batch(x)} | {x['code']} | {x['runs']} | {_fmt(x['stage_s'].get('model_load'), '.2f')} | "
                      + " | ".join(_fmt(x["x_realtime"].get(s)) for s in timed)
                      + f" | **{_fmt(x['end_to_end_x_realtime'])}** |")
     gpu = any(x["gpu_peak_mb"] or x["torch_cuda_peak_mb"] for x in summaries)
@@ -537,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Whisper models (default auto: the default model and every larger one present)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--speakers", default="auto")
+    parser.add_argument("--asr", action="append", default=[], metavar="KEY=VALUE",
+                        help="an AsrOptions field for every run, e.g. --asr batch_size=1 (repeatable; a baseline "
+                             "whose AsrOptions lacks the field runs with its own behaviour, noted in the JSON)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per input and code (default 1; 2 with a baseline)")
     parser.add_argument("--baseline-commit", metavar="REV", help="also run the code of this commit, interleaved")
     parser.add_argument("--baseline-dir", type=Path, help="where the baseline worktree goes "
