@@ -28,6 +28,7 @@ Timings depend on what else runs on the machine; memory does not.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -60,40 +61,50 @@ def _proc_status_kb(*keys: str) -> dict[str, int]:
     return out
 
 
-class RssSampler(threading.Thread):
-    """Peak VmRSS per stage. Samples every ``interval_s`` and at each stage boundary."""
+class PeakSampler(threading.Thread):
+    """The highest value of ``read()`` while each stage runs: sampled every ``interval_s`` and
+    at each stage boundary; a sample counts for every stage running at that moment (and for
+    ``"process"`` when ``whole_process``)."""
 
-    def __init__(self, interval_s: float = 0.02):
+    whole_process = False
+
+    def __init__(self, interval_s: float):
         super().__init__(daemon=True)
         self.interval_s = interval_s
         self.active: set[str] = set()
-        self.peak_kb: dict[str, int] = {}
-        self.start_kb: dict[str, int] = {}
+        self.peak: dict[str, float] = {}
+        self.at_start: dict[str, float] = {}
         self.samples = 0
         self._lock = threading.Lock()
         self._halt = threading.Event()
 
-    def _sample(self) -> int:
-        rss = _proc_status_kb("VmRSS")["VmRSS"]
+    def read(self) -> float | None:
+        raise NotImplementedError
+
+    def sample(self) -> float | None:
+        value = self.read()
+        if value is None:
+            return None
         with self._lock:
             self.samples += 1
-            for stage in self.active:
-                self.peak_kb[stage] = max(self.peak_kb.get(stage, 0), rss)
-        return rss
+            for stage in self.active | ({"process"} if self.whole_process else set()):
+                self.peak[stage] = max(self.peak.get(stage, value), value)
+        return value
 
     def run(self) -> None:
         while not self._halt.wait(self.interval_s):
-            self._sample()
+            self.sample()
 
     def enter(self, stage: str) -> None:
-        rss = self._sample()
+        value = self.sample()
         with self._lock:
             self.active.add(stage)
-            self.start_kb.setdefault(stage, rss)
-            self.peak_kb[stage] = max(self.peak_kb.get(stage, 0), rss)
+            if value is not None:
+                self.at_start.setdefault(stage, value)
+                self.peak[stage] = max(self.peak.get(stage, value), value)
 
     def leave(self, stage: str) -> None:
-        self._sample()
+        self.sample()
         with self._lock:
             self.active.discard(stage)
 
@@ -102,18 +113,26 @@ class RssSampler(threading.Thread):
         self.join()
 
 
-class GpuMonitor(threading.Thread):
-    """This process's GPU memory, polled from NVML (pynvml) or nvidia-smi; device-wide use
+class RssSampler(PeakSampler):
+    """Resident memory (VmRSS, kB) per stage."""
+
+    def __init__(self, interval_s: float = 0.02):
+        super().__init__(interval_s)
+
+    def read(self) -> float:
+        return _proc_status_kb("VmRSS")["VmRSS"]
+
+
+class GpuMonitor(PeakSampler):
+    """This process's GPU memory (MB), polled from NVML (pynvml) or nvidia-smi; device-wide use
     minus the use at start when the process is not listed (another PID namespace)."""
 
+    whole_process = True
+
     def __init__(self, interval_s: float = 0.1):
-        super().__init__(daemon=True)
-        self.interval_s = interval_s
-        self.active: set[str] = set()
-        self.peak_mb: dict[str, float] = {}
+        super().__init__(interval_s)
         self.source = None
-        self._halt = threading.Event()
-        self._lock = threading.Lock()
+        self.kind = "none"
         self._nvml = None
         try:
             import pynvml
@@ -163,31 +182,9 @@ class GpuMonitor(threading.Thread):
             return None, "none"
         return max(0.0, used - self._baseline_used), "device-delta"
 
-    def sample(self) -> None:
-        mb, kind = self._process_mb()
-        if mb is None:
-            return
-        with self._lock:
-            self.kind = kind
-            for stage in self.active | {"process"}:
-                self.peak_mb[stage] = max(self.peak_mb.get(stage, 0.0), mb)
-
-    def run(self) -> None:
-        while not self._halt.wait(self.interval_s):
-            self.sample()
-
-    def enter(self, stage: str) -> None:
-        with self._lock:
-            self.active.add(stage)
-
-    def leave(self, stage: str) -> None:
-        self.sample()
-        with self._lock:
-            self.active.discard(stage)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
+    def read(self) -> float | None:
+        mb, self.kind = self._process_mb()
+        return mb
 
 
 class StageClock:
@@ -202,7 +199,25 @@ class StageClock:
 
     def _torch(self):
         torch = sys.modules.get("torch")
-        return torch if self.torch_cuda and torch is not None and torch.cuda.is_available() else None
+        try:
+            return torch if self.torch_cuda and torch is not None and torch.cuda.is_available() else None
+        except Exception:
+            return None
+
+    def _torch_peak(self, stage: str | None) -> None:
+        """Reset torch's peak counter at a stage's start (``stage`` None), read it at its end; a
+        failing CUDA runtime turns this measure off instead of failing the run."""
+        torch = self._torch()
+        if torch is None:
+            return
+        try:
+            if stage is None:
+                torch.cuda.reset_peak_memory_stats()
+            else:
+                peak = torch.cuda.max_memory_allocated() / 2**20
+                self.torch_peak_mb[stage] = max(self.torch_peak_mb.get(stage, 0.0), round(peak, 1))
+        except Exception:
+            self.torch_cuda = False
 
     def __call__(self, stage: str, event: str, info: dict | None = None) -> None:
         if event == "start":
@@ -210,18 +225,13 @@ class StageClock:
             self.rss.enter(stage)
             if self.gpu is not None:
                 self.gpu.enter(stage)
-            torch = self._torch()
-            if torch is not None:
-                torch.cuda.reset_peak_memory_stats()
+            self._torch_peak(None)
         elif event == "end" and stage in self._started:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - self._started.pop(stage)
             self.rss.leave(stage)
             if self.gpu is not None:
                 self.gpu.leave(stage)
-            torch = self._torch()
-            if torch is not None:
-                peak = torch.cuda.max_memory_allocated() / 2**20
-                self.torch_peak_mb[stage] = max(self.torch_peak_mb.get(stage, 0.0), round(peak, 1))
+            self._torch_peak(stage)
 
 
 def _asr_options(cls, args: argparse.Namespace):
@@ -258,9 +268,8 @@ def child_main(args: argparse.Namespace) -> int:
         enforce_offline()
     except ImportError:  # older code without it: the environment already says offline
         pass
-    import capture
-    import prosody
-    import transcribe
+    for name in PACKAGES:  # their files are checked: the code this run was meant to use
+        importlib.import_module(name)
     from capture.outputs import write_output_dir
     from capture.pipeline import Engine, ProcessOptions
     from transcribe.asr import AsrOptions
@@ -310,13 +319,13 @@ def child_main(args: argparse.Namespace) -> int:
         "stage_s": seconds,
         "pipeline_timings_s": dict(transcript.pipeline.timings_s),
         "process_s": round(process_s, 3),
-        "peak_rss_mb": {k: round(v / 1024, 1) for k, v in rss.peak_kb.items()},
-        "start_rss_mb": {k: round(v / 1024, 1) for k, v in rss.start_kb.items()},
+        "peak_rss_mb": {k: round(v / 1024, 1) for k, v in rss.peak.items()},
+        "start_rss_mb": {k: round(v / 1024, 1) for k, v in rss.at_start.items()},
         "vm_hwm_mb": round(status["VmHWM"] / 1024, 1),
         "rss_samples": rss.samples,
         "torch_cuda_peak_mb": clock.torch_peak_mb or None,
-        "gpu_peak_mb": {k: round(v, 1) for k, v in gpu.peak_mb.items()} if gpu is not None else None,
-        "gpu_memory_source": f"{gpu.source}/{getattr(gpu, 'kind', 'none')}" if gpu is not None else None,
+        "gpu_peak_mb": {k: round(v, 1) for k, v in gpu.peak.items()} if gpu is not None else None,
+        "gpu_memory_source": f"{gpu.source}/{gpu.kind}" if gpu is not None else None,
     }
     Path(args.child_out).write_text(json.dumps(result, indent=2))
     return 0

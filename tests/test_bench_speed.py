@@ -33,8 +33,8 @@ def test_rss_sampler_sees_a_stage_take_memory():
     rss.leave("big")
     del block
     rss.stop()
-    assert rss.peak_kb["big"] - rss.start_kb["big"] > 250 * 1024
-    assert rss.peak_kb["small"] < rss.peak_kb["big"]
+    assert rss.peak["big"] - rss.at_start["big"] > 250 * 1024
+    assert rss.peak["small"] < rss.peak["big"]
     assert rss.samples >= 4
 
 
@@ -153,8 +153,8 @@ def test_gpu_monitor_reads_nvidia_smi(tmp_path, monkeypatch):
     gpu.enter("asr")
     used.write_text("1700\n")  # this process not listed (another PID namespace): device use minus use at start
     gpu.leave("asr")
-    assert gpu.peak_mb == {"asr": 700.0, "process": 700.0} and gpu.kind == "device-delta"
+    assert gpu.peak == {"asr": 700.0, "process": 700.0} and gpu.kind == "device-delta"
     (tmp_path / "listed").write_text("")
     gpu.enter("diarization")
     gpu.leave("diarization")
-    assert gpu.peak_mb["diarization"] == 512.0 and gpu.kind == "process"
+    assert gpu.peak["diarization"] == 512.0 and gpu.kind == "process"
