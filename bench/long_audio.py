@@ -93,6 +93,7 @@ def make_long_audio(minutes: float, out: Path | None = None, *, corpus: Path = C
     fmt = "FLAC" if out.suffix.lower() == ".flac" else "WAV"
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # readable like any other file (mkstemp makes it private)
     try:
         with sf.SoundFile(tmp, mode="w", samplerate=SAMPLE_RATE_HZ, channels=1, format=fmt, subtype="PCM_16") as fh:
             written = 0
