@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from prosody.marks import annotate
 from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, of_type, regular_words
 
@@ -26,3 +28,11 @@ def test_length_of_a_unit_final_word_is_not_an_emphasis_cue():
     (mark,) = of_type(t, "emphasis")
     assert mark.first_word == 6 and mark.evidence["duration_unit_final"] is True
     assert set(mark.evidence["cues_passed"]) == {"pitch_above_st", "loudness_above_db"}
+
+
+def test_pitch_step_must_reach_three_and_a_half_semitones():
+    words = regular_words(14)
+    f0 = _per_word(words, {4: BASE_HZ * 2 ** (3.2 / 12), 9: BASE_HZ * 2 ** (3.8 / 12)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(9, "up")]
+    assert steps[0].evidence["threshold_st"] == 3.5 and steps[0].evidence["step_st"] == pytest.approx(3.8, abs=0.05)
