@@ -46,7 +46,9 @@ CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corp
 AMI = CORPUS / "ami_mixture_4spk" / "mixture.wav"
 STAGE_ORDER = ("model_load", "decode", "asr", "diarization", "prosody", "write")
 PACKAGES = ("capture", "transcribe", "prosody")
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYANNOTE_METRICS_ENABLED": "0"}
+# as capture/offline.py sets them, for code too old to set them itself
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+               "PYANNOTE_METRICS_ENABLED": "0", "DO_NOT_TRACK": "1"}
 
 
 # --------------------------------------------------------------------------- child process
