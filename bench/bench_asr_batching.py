@@ -20,9 +20,10 @@ the same meeting's four headset tracks recognised one by one against each speake
 ``--long-minutes`` recording made from the whole corpus (bench/long_audio.py; speed and timing
 only, it has no single reference). Prints Markdown tables; ``--json`` writes everything.
 
-    python3 bench/bench_asr_batching.py                       # batch 1 vs 8, auto threads
-    python3 bench/bench_asr_batching.py --batch-sizes 1,4,8,16 --repeats 5 --json asr.json
-    python3 bench/bench_asr_batching.py --batch-sizes 8 --threads 1,2,4 --items ami,long
+    python3 bench/bench_asr_batching.py --json asr.json       # sequential vs the default batch
+    python3 bench/bench_asr_batching.py --batch-sizes 1,2,4,8 --repeats 5
+    python3 bench/bench_asr_batching.py --batch-sizes 0 --threads 2,4 --items ami,long
+    taskset -c 0 python3 bench/bench_asr_batching.py --batch-sizes 0 --threads 1,2 --items ami,long
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import statistics
 import sys
@@ -111,8 +113,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    parser.add_argument("--batch-sizes", type=int_list, default=[1, 8],
-                        help="comma list; 1 = sequential decoder, 0 = the automatic choice (default 1,8)")
+    parser.add_argument("--batch-sizes", type=int_list, default=[1, 0],
+                        help="comma list; 1 = sequential decoder, 0 = the automatic choice (default 1,0)")
     parser.add_argument("--threads", type=int_list, default=[0], help="comma list of CPU threads; 0 = all cores")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--items", default="ami,ami_headsets,short,long",
@@ -135,6 +137,7 @@ def main() -> int:
                 label += f" t{recognizer.cpu_threads}"
             configs[label] = recognizer
     base = next(iter(configs))
+    load_start = os.getloadavg()
     wall = {c: {i: [] for i in items} for c in configs}
     cpu = {c: {i: [] for i in items} for c in configs}
     words = {c: {} for c in configs}
@@ -151,6 +154,7 @@ def main() -> int:
     report = {
         "model": args.model, "device": next(iter(configs.values())).device,
         "cores_available": available_cpu_cores(), "repeats": args.repeats, "baseline": base,
+        "load_average_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
         "configs": {c: r.identity() for c, r in configs.items()},
         "items": {}, "wer_pooled": {}, "total_wall_s": {},
     }
@@ -188,15 +192,18 @@ def main() -> int:
 
 def print_tables(report: dict, labels: list[str]) -> None:
     base = report["baseline"]
-    print(f"\n{report['model']} on {report['device']}, {report['cores_available']} cores available, "
+    load = report["load_average_1min"]
+    print(f"\n{report['model']} on {report['device']}, {report['cores_available']} cores available "
+          f"(1-min load average {load['start']} at the start, {load['end']} at the end), "
           f"median of {report['repeats']} interleaved runs\n")
-    print("| item | audio | " + " | ".join(f"{c}: s (× real time)" for c in labels) + " | "
+    print("| item | audio | " + " | ".join(f"{c}: wall s (× real time), CPU s" for c in labels) + " | "
           + " | ".join(f"{c} vs {base}" for c in labels[1:]) + " |")
     print("|---" * (2 + len(labels) + len(labels) - 1) + "|")
     for item, row in report["items"].items():
         cells = row["configs"]
         print(f"| {item} | {row['duration_s']} s | "
-              + " | ".join(f"{cells[c]['median_wall_s']:.2f} ({cells[c]['x_realtime']}×)" for c in labels) + " | "
+              + " | ".join(f"{cells[c]['median_wall_s']:.2f} ({cells[c]['x_realtime']}×), {cells[c]['median_cpu_s']:.2f}"
+                           for c in labels) + " | "
               + " | ".join(f"{cells[c]['speedup_vs_baseline']}×" for c in labels[1:]) + " |")
     total = report["total_wall_s"]
     print("| **all items** | | " + " | ".join(f"{total[c]:.2f}" for c in labels) + " | "
