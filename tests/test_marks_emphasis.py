@@ -36,3 +36,12 @@ def test_pitch_step_must_reach_three_and_a_half_semitones():
     steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(9, "up")]
     assert steps[0].evidence["threshold_st"] == 3.5 and steps[0].evidence["step_st"] == pytest.approx(3.8, abs=0.05)
+
+
+def test_no_pitch_step_to_a_halved_f0():
+    """An F0 an octave under the speaker's median is the tracker halving (or creak), not a step."""
+    words = regular_words(14)
+    f0 = _per_word(words, {4: BASE_HZ / 2 * 0.97, 9: BASE_HZ * 2 ** (-5 / 12)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(9, "down")]
+    assert steps[0].evidence["max_from_median_st"] == 12.0

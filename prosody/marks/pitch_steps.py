@@ -7,7 +7,9 @@ A step must reach ``min_step_st`` and also ``relative_step`` times the speaker's
 word-to-word step, so a lively speaker's ordinary accents are not all arrows. A step that only
 brings the voice back to the speaker's usual level is not marked,
 nor one that starts from a word that was itself high (for a step down) or low (for a step up),
-nor the reset of pitch after a pause (a new unit starts there).
+nor the reset of pitch after a pause (a new unit starts there), nor a step from or to an F0
+more than ``max_from_median_st`` (an octave) from the speaker's median: that is the pitch
+tracker halving or doubling, or creak, not a step in the speaker's range.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def steps(ctx: Context) -> list[tuple[int, int, float, float, float]]:
             if min(now.voiced_s, before.voiced_s) < th.min_voiced_s:
                 continue
             level, previous = ctx.st(i, now.f0_onset_hz), ctx.st(i, before.f0_offset_hz)
-            if level is not None and previous is not None:
-                out.append((i, p, level - previous, level, previous))
+            if level is None or previous is None or max(abs(level), abs(previous)) > th.max_from_median_st:
+                continue
+            out.append((i, p, level - previous, level, previous))
     return out
 
 
@@ -56,6 +59,7 @@ def find(ctx: Context) -> list[Mark]:
             evidence={"step_st": r(step), "word_onset_st": r(level), "previous_word_end_st": r(previous),
                       "previous_word": p, "threshold_st": r(limit), "min_step_st": th.min_step_st,
                       "speaker_median_step_st": r(typical[words[i].speaker]), "relative_step": th.relative_step,
-                      "landing_beyond_median_st": th.landing_beyond_median_st},
+                      "landing_beyond_median_st": th.landing_beyond_median_st,
+                      "max_from_median_st": th.max_from_median_st},
         ))
     return marks
