@@ -36,11 +36,11 @@ FILLER_PROMPT = "So, um, I was, uh, thinking... Mm-hmm. Yeah, um, right."
 
 # batch_size=0 picks these. On a GPU batching is where the throughput is (faster-whisper's and
 # WhisperX's published speeds are batched; 16 is their documented example); a card too small for
-# 16 windows of the chosen model is handled by the out-of-memory halving below. On the CPU the
-# measured gain on this project's 2-core machine is in README ("Batched recognition",
-# bench/bench_asr_batching.py).
+# 16 windows of the chosen model is handled by the out-of-memory halving below. On the 2-core CPU
+# machine (bench/bench_asr_batching.py, README "Batched recognition") any batch beat sequential
+# decoding and 4 used the least CPU time on a 4-minute recording (2 and 8 within 10 %).
 CUDA_BATCH_SIZE = 16
-CPU_BATCH_SIZE = 8
+CPU_BATCH_SIZE = 4
 
 
 @dataclass(frozen=True)
