@@ -283,15 +283,48 @@ def test_a_long_pause_closes_an_intonation_unit():
 
 
 def test_fast_stretch_is_tempo_faster_and_slow_stretch_tempo_slower():
-    fast = {k: 0.14 for k in range(6, 10)}
-    t = annotate(make_transcript(regular_words(20, lengths=fast)))
+    # 5-word stretches: the default shortest stretch (min_words) is 5 words
+    # (30 words: in 20, five words said twice as slowly are a third of the reference windows
+    # and the normal words beside them read as fast; see prosody/marks/tempo.py)
+    fast = {k: 0.14 for k in range(6, 11)}
+    t = annotate(make_transcript(regular_words(30, lengths=fast)))
     tempo = of_type(t, "tempo")
-    assert [(m.value, m.first_word, m.last_word) for m in tempo] == [("faster", 6, 9)]
+    assert [(m.value, m.first_word, m.last_word) for m in tempo] == [("faster", 6, 10)]
     assert tempo[0].evidence["mads"] == 2.0
-    slow = {k: 0.65 for k in range(10, 14)}
-    t = annotate(make_transcript(regular_words(20, lengths=slow)))
-    assert [(m.value, m.first_word, m.last_word) for m in of_type(t, "tempo")] == [("slower", 10, 13)]
+    slow = {k: 0.65 for k in range(10, 15)}
+    t = annotate(make_transcript(regular_words(30, lengths=slow)))
+    assert [(m.value, m.first_word, m.last_word) for m in of_type(t, "tempo")] == [("slower", 10, 14)]
     assert not of_type(t, "lengthening")  # a slow stretch is tempo, not lengthening of each word
+
+
+def test_tempo_is_symmetric_on_a_log_scale():
+    # rate x1.25 (words 0.3 -> 0.24 s) and x0.8 (0.3 -> 0.375 s) lie equally far from the median
+    deviations = []
+    for length in (0.24, 0.375):
+        t = annotate(make_transcript(regular_words(24, lengths={k: length for k in range(10, 15)})))
+        (mark,) = of_type(t, "tempo")
+        assert (mark.first_word, mark.last_word) == (10, 14)
+        deviations.append(mark.evidence["log_rate_deviation"])
+    assert deviations[0] == pytest.approx(np.log(1.25), abs=0.03)
+    assert deviations[1] == pytest.approx(np.log(0.8), abs=0.03)
+
+
+def test_a_stretch_does_not_pull_the_reference_towards_itself():
+    # a third of a short recording is slow: with the stretch in the reference the median rate
+    # falls between the two and the normal words turn "faster"; the stretch is left out of it
+    t = annotate(make_transcript(regular_words(15, lengths={k: 0.42 for k in range(5, 10)})))
+    assert [(m.value, m.first_word, m.last_word) for m in of_type(t, "tempo")] == [("slower", 5, 9)]
+    assert of_type(t, "tempo")[0].evidence["reference_rate_syl_s"] == pytest.approx(1 / 0.31, rel=0.02)
+
+
+def test_tempo_is_judged_against_the_surrounding_talk():
+    # the speaker speeds up half-way through a long recording; words said at the first half's
+    # rate inside the second half are slow there, and the first half itself is not
+    lengths = {k: 0.2 for k in range(200, 400)} | {k: 0.3 for k in range(320, 325)}
+    t = annotate(make_transcript(regular_words(400, lengths=lengths)))
+    tempo = of_type(t, "tempo")
+    assert ("slower", 320, 324) in [(m.value, m.first_word, m.last_word) for m in tempo]
+    assert not [m for m in tempo if m.last_word < 150]
 
 
 def test_a_long_word_without_a_held_sound_is_not_lengthening():
@@ -304,7 +337,9 @@ def test_a_long_word_without_a_held_sound_is_not_lengthening():
 
 
 def test_one_held_word_is_lengthening():
-    t = annotate(make_transcript(regular_words(14, lengths={8: 0.8})))
+    # 24 words: in 14, the held word is in 3 of the 5 rate windows left beside words 0-5, and
+    # they read as a faster stretch (a limit of the tempo rule in very short recordings)
+    t = annotate(make_transcript(regular_words(24, lengths={8: 0.8})))
     marks = of_type(t, "lengthening")
     assert [(m.first_word, m.value) for m in marks] == [(8, 2)]
     assert marks[0].evidence["held_ratio"] == pytest.approx(0.8 / 0.3, abs=0.1)
