@@ -19,6 +19,7 @@
     (0.2-2 s of the recording's own noise floor). Truth times follow the edits.
 
     python bench/prosody_testset.py --out /tmp/prosody_testset [--corpus ../shared/corpus]
+        [--context-sentences 2]   # faster/slower/lengthening items said between 2 plain sentences
 
 writes ``items/*.wav`` and ``manifest.json`` (one entry per item with its truth).
 """
@@ -229,6 +230,43 @@ def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
     return items
 
 
+CONTEXT_KINDS = ("faster", "slower", "lengthening")
+
+
+def add_context(out: Path, items: list[dict], context_sentences: int) -> None:
+    """Say each synthetic faster/slower/lengthening item between ``context_sentences``
+    unmanipulated sentences of SENTENCES (half before, half after), with its twin likewise, so
+    the speaker's own rate and held times are measured on more than the 10 words around the
+    stretch (an interview gives minutes). The manipulation, the break and the random draws stay
+    those of the plain item; the items are re-synthesised after all others because libespeak-ng
+    carries state from one call to the next (every other item stays byte-identical)."""
+    for item in items:
+        kind = item["id"].split("_")[1]
+        if item["set"] != "synthetic" or kind not in CONTEXT_KINDS:
+            continue
+        open_tag, close_tag, _n, _value = SYNTH_KINDS[kind]
+        others = [x for x in SENTENCES if x.split() != item["script"]]
+        start = SENTENCES.index(" ".join(item["script"])) % len(others)
+        chosen = [others[(start + j) % len(others)] for j in range(context_sentences)]
+        before = [x + "." for x in chosen[: context_sentences // 2]]
+        after = [x + "." for x in chosen[context_sentences // 2:]]
+        ssml = " ".join(before + [item["ssml"] + ("." if after else "")] + after).rstrip(".")
+        path = out / item["audio"]
+        spans = espeak(ssml, path)
+        base_spans = espeak(ssml.replace(open_tag + " ", "").replace(" " + close_tag, ""), out / item["base_audio"])
+        offset = sum(len(x.split()) for x in before)
+        words = " ".join(before).replace(".", "").split() + item["script"] + " ".join(after).replace(".", "").split()
+        truth = item["truth"][0]
+        truth["script_words"] = [offset + k for k in truth["script_words"]]
+        truth.pop("times", None)
+        if len(spans) == len(words):
+            truth["times"] = [list(spans[k]) for k in truth["script_words"]]
+        x, sr = sf.read(path)
+        item.update(script=words, ssml=ssml, pauses=[list(p) for p in silent_runs(x, sr, min_s=0.08)],
+                    word_times=[list(sp) for sp in spans], base_word_times=[list(sp) for sp in base_spans],
+                    context_sentences=context_sentences)
+
+
 # ---------------------------------------------------------------- edited real speech
 
 
@@ -403,6 +441,8 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--synthetic-only", action="store_true")
+    parser.add_argument("--context-sentences", type=int, default=0,
+                        help="say each synthetic faster/slower/lengthening item between this many plain sentences")
     parser.add_argument("--fixtures", action="store_true", help="(re)write tests/fixtures/prosody and stop")
     args = parser.parse_args()
     if args.fixtures:
@@ -416,6 +456,8 @@ def main() -> int:
             items += edited_real_items(args.out, args.corpus, rng)
         else:
             print(f"corpus not found at {args.corpus}: edited real items skipped", file=sys.stderr)
+    if args.context_sentences:
+        add_context(args.out, items, args.context_sentences)
     (args.out / "manifest.json").write_text(json.dumps({"voice": VOICE, "seed": args.seed, "items": items}, indent=1))
     print(f"{len(items)} items in {args.out}")
     return 0
