@@ -78,12 +78,14 @@ class SmallGpu:
     """Stands in for ``ctranslate2.models.Whisper`` on a GPU with room for ``room`` windows at
     once; records how many windows each encode asked for."""
 
-    def __init__(self, model, room: int):
-        self._model, self.room, self.asked = model, room, []
+    def __init__(self, model, room: int, error: str | None = None):
+        self._model, self.room, self.error, self.asked = model, room, error, []
 
     def encode(self, features, *args, **kwargs):
         windows = features.shape[0]
         self.asked.append(windows)
+        if self.error:
+            raise RuntimeError(self.error)
         if windows > self.room:
             raise RuntimeError(CUDA_OOM)
         return self._model.encode(features, *args, **kwargs)
@@ -110,18 +112,24 @@ def cpu_words(speech_65s):
     return out
 
 
+class FakeCuda(list):
+    """The SmallGpu objects created, one per load on "cuda"; ``error``: what every encode on a
+    GPU loaded from now on raises (a CUDA setup CTranslate2 cannot run on)."""
+
+    error: str | None = None
+
+
 @pytest.fixture
 def fake_cuda(monkeypatch):
-    """Make the Recognizer see a CUDA device whose models are the CPU model behind a SmallGpu;
-    yields the list of SmallGpu objects created (one per load on "cuda")."""
-    gpus: list[SmallGpu] = []
+    """Make the Recognizer see a CUDA device whose models are the CPU model behind a SmallGpu."""
+    gpus = FakeCuda()
     real_load = Recognizer._load
 
     def load(self, device, compute_type):
         if device == "cpu":
             return real_load(self, device, compute_type)
         model = real_load(self, "cpu", "int8")
-        gpus.append(SmallGpu(model.model, room=CUDA_BATCH_SIZE))
+        gpus.append(SmallGpu(model.model, room=CUDA_BATCH_SIZE, error=gpus.error))
         model.model = gpus[-1]
         return model
 
@@ -230,3 +238,14 @@ def test_other_cuda_errors_are_not_retried(fake_cuda, speech_65s):
         recognizer.transcribe(speech_65s)
     assert recognizer.batch_size == 4 and recognizer.device == "cuda" and not recognizer.memory_fallbacks
 
+
+
+@pytest.mark.slow
+def test_auto_device_falls_back_to_the_cpu_when_ctranslate2_cannot_run_on_the_gpu(fake_cuda):
+    fake_cuda.error = "Library libcublas.so.12 is not found or cannot be loaded"
+    recognizer = Recognizer(AsrOptions())
+    assert recognizer.device == "cpu" and recognizer.compute_type == "int8"
+    assert recognizer.batch_size == CPU_BATCH_SIZE
+    assert "libcublas.so.12" in recognizer.identity()["device_fallback"]
+    with pytest.raises(ValueError, match="--device cuda"):
+        Recognizer(AsrOptions(device="cuda"))
