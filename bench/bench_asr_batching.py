@@ -119,7 +119,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--items", default="ami,ami_headsets,short,long",
                         help="comma list of: ami, ami_headsets, short (jfk, LibriSpeech, LJ), long, or single item names")
-    parser.add_argument("--long-minutes", type=float, default=5.0)
+    parser.add_argument("--long-minutes", type=float, default=4.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not CORPUS.is_dir():
