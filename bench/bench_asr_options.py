@@ -1,8 +1,9 @@
 """Recognition settings compared on the corpus: greedy vs beam search, with and without the
 filler prompt. Prints AMI speed (x real time, two runs), words and fillers found on AMI, and the
-LibriSpeech WER, for each setting. Used to choose the defaults (README).
+LibriSpeech WER, for each setting. Used to choose the defaults (README; that table was measured
+with the sequential decoder, ``--batch-size 1``, the default before batched recognition).
 
-    python3 bench/bench_asr_options.py [--model tiny.en]
+    python3 bench/bench_asr_options.py [--model tiny.en] [--batch-size 1]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from transcribe.asr import AsrOptions, Recognizer  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--batch-size", type=int, default=0, help="0 = the default batch, 1 = sequential")
     args = parser.parse_args()
     enforce_offline()
     ami = load_audio(CORPUS / AMI)
@@ -30,7 +32,8 @@ def main() -> int:
     libri = load_audio(CORPUS / libri_audio).mono_16k()
     print(f"AMI reference fillers: {fillers(ami_reference_text())}")
     for beam, prompt in [(1, False), (5, False), (1, True), (5, True)]:
-        recognizer = Recognizer(AsrOptions(model=args.model, beam_size=beam, filler_prompt=prompt))
+        recognizer = Recognizer(AsrOptions(model=args.model, beam_size=beam, filler_prompt=prompt,
+                                           batch_size=args.batch_size))
         speeds = []
         for _ in range(2):
             started = time.perf_counter()
