@@ -50,7 +50,8 @@ def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     import jiwer
 
     norm = normaliser()
-    ref, hyp = norm(reference), norm(hypothesis)
+    # The normaliser leaves a trailing "..." as a lone "." token: punctuation, not a word.
+    ref, hyp = (" ".join(t for t in norm(text).split() if any(c.isalnum() for c in t)) for text in (reference, hypothesis))
     out = jiwer.process_words(ref, hyp)
     return out.substitutions + out.deletions + out.insertions, len(ref.split())
 
