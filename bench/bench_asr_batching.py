@@ -40,10 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, normaliser  # noqa: E402
+from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, parse_corpus_args, normaliser  # noqa: E402
 from capture.decode import load_audio  # noqa: E402
 from capture.device import available_cpu_cores  # noqa: E402
-from capture.offline import enforce_offline  # noqa: E402
 from transcribe.asr import AsrOptions, Recognizer  # noqa: E402
 
 # Pooled WER: every item with a reference in the order it is spoken (not the AMI mixture).
@@ -121,11 +120,7 @@ def main() -> int:
                         help="comma list of: ami, ami_headsets, short (jfk, LibriSpeech, LJ), long, or single item names")
     parser.add_argument("--long-minutes", type=float, default=4.0)
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    if not CORPUS.is_dir():
-        print(f"no corpus at {CORPUS}", file=sys.stderr)
-        return 2
-    enforce_offline()
+    args = parse_corpus_args(parser)
     items = load_items(set(args.items.split(",")), args.long_minutes)
     configs = {}
     for bs in args.batch_sizes:

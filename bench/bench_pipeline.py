@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, fillers, PTDB_REF, PTDB_WAV, match_pauses, pitch_errors, reference_f0, reference_pauses, word_errors  # noqa: E402
-from capture.offline import enforce_offline  # noqa: E402
+from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, parse_corpus_args, fillers, PTDB_REF, PTDB_WAV, match_pauses, pitch_errors, reference_f0, reference_pauses, word_errors  # noqa: E402
 from capture.pipeline import Engine, ProcessOptions  # noqa: E402
 from transcribe.asr import AsrOptions  # noqa: E402
 from transcribe.diarize import SpeakerOptions  # noqa: E402
@@ -39,11 +38,7 @@ def main() -> int:
     parser.add_argument("--beam-size", type=int, default=1)
     parser.add_argument("--filler-prompt", action="store_true")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    if not CORPUS.is_dir():
-        print(f"no corpus at {CORPUS}", file=sys.stderr)
-        return 2
-    enforce_offline()
+    args = parse_corpus_args(parser)
     engine = Engine(ProcessOptions(asr=AsrOptions(model=args.model, device=args.device, beam_size=args.beam_size,
                                                   filler_prompt=args.filler_prompt),
                                    speakers=SpeakerOptions(mode=args.speakers)))

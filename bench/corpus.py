@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,19 @@ PTDB_REF = "ptdb_tug_f0/ref_F01_sa1.f0"
 
 
 FILLER = re.compile(r"^(um+|uh+|mm+|hmm+|mhm|mm-hmm|uh-huh|er+|erm)$")
+
+
+def parse_corpus_args(parser):
+    """The benchmark's arguments, once the corpus is known to be there and the network is off;
+    exits with status 2 and a one-line reason when the corpus is missing."""
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        print(f"no corpus at {CORPUS}", file=sys.stderr)
+        raise SystemExit(2)
+    from capture.offline import enforce_offline
+
+    enforce_offline()
+    return args
 
 
 def fillers(text: str) -> int:
