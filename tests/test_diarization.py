@@ -288,3 +288,45 @@ def test_concurrent_callers_share_one_encoder_and_leave_torch_threads_as_they_we
     assert all(np.allclose(r, results[0], atol=1e-6) for r in results)
     assert np.allclose(np.linalg.norm(results[0], axis=1), 1.0, atol=1e-4)
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.slow
+def test_speaker_encoder_out_of_memory_halves_the_batch_then_moves_to_the_cpu():
+    """No GPU here: the real encoder sits behind a stand-in for a GPU that holds at most
+    ``rows`` spans and raises torch's own out-of-memory error beyond that."""
+    import torch
+
+    from transcribe.embeddings import VoiceEncoder, mel_frames
+
+    class SmallGpu(VoiceEncoder):
+        rows = 4
+
+        def _on_device(self, batch):
+            if self.device == "cuda" and len(batch) > self.rows:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
+            return torch.from_numpy(batch)
+
+    rng = np.random.default_rng(5)
+    mel = mel_frames((0.1 * rng.normal(size=16000 * 8)).astype(np.float32))
+    spans = [(a, a + 150) for a in range(0, 650, 25)]
+    reference = VoiceEncoder("cpu").embed(mel, spans)
+
+    gpu = SmallGpu("cpu")
+    gpu.device = "cuda"
+    np.testing.assert_allclose(gpu.embed(mel, spans, batch_size=16), reference, atol=1e-5)
+    assert gpu.device == "cuda"
+    assert [n.split(";")[0] for n in gpu.identity["memory_fallbacks"]] == [
+        "CUDA out of memory at batch 16", "CUDA out of memory at batch 8"]
+
+    gpu.rows = 0  # the recogniser took the rest of the card
+    np.testing.assert_allclose(gpu.embed(mel, spans, batch_size=2), reference, atol=1e-5)
+    assert gpu.device == "cpu" and "moved to the CPU" in gpu.identity["memory_fallbacks"][-1]
+
+    class BrokenGpu(SmallGpu):
+        def _on_device(self, batch):
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    broken = BrokenGpu("cpu")
+    broken.device = "cuda"
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        broken.embed(mel, spans)

@@ -178,23 +178,67 @@ class VoiceEncoder:
         return out
 
     def _embed(self, mel, spans, order, out, batch_size) -> None:
+        """Batches of ``batch_size`` spans, longest first. On a CUDA out-of-memory error (the GPU
+        is shared with the recogniser) the batch is halved and retried, down to one span, then the
+        encoder moves to the CPU for good: the recording is slower, not lost."""
+        b = 0
+        while b < len(order):
+            idx = order[b: b + batch_size]
+            try:
+                out[idx] = self._embed_batch(mel, spans, idx)
+            except RuntimeError as exc:
+                if self.device == "cpu" or not is_out_of_memory(exc):
+                    raise
+                if batch_size > 1:
+                    note = f"CUDA out of memory at batch {batch_size}; retrying at batch {batch_size // 2}"
+                    batch_size //= 2
+                else:
+                    note = "CUDA out of memory at batch 1; speaker encoder moved to the CPU"
+                    self._move_to_cpu()
+                logger.warning(note)
+                self.identity.setdefault("memory_fallbacks", []).append(note)
+                continue
+            b += len(idx)
+
+    def _embed_batch(self, mel, spans, idx) -> np.ndarray:
         import torch
         from torch.nn.utils.rnn import pack_padded_sequence
 
         with torch.inference_mode():
-            for b in range(0, len(order), batch_size):
-                idx = order[b: b + batch_size]
-                lengths = [max(1, spans[i][1] - spans[i][0]) for i in idx]
-                batch = np.zeros((len(idx), lengths[0], N_MELS), dtype=np.float32)
-                for row, i in enumerate(idx):
-                    chunk = mel[spans[i][0]: spans[i][0] + lengths[row]]
-                    batch[row, : len(chunk)] = chunk
-                x = torch.from_numpy(batch).to(self.device)
-                packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=True)
-                _, (hidden, _) = self.lstm(packed)
-                e = torch.relu(self.linear(hidden[-1]))
-                e = e / (torch.linalg.norm(e, dim=1, keepdim=True) + 1e-9)
-                out[idx] = e.cpu().numpy()
+            lengths = [max(1, spans[i][1] - spans[i][0]) for i in idx]
+            batch = np.zeros((len(idx), lengths[0], N_MELS), dtype=np.float32)
+            for row, i in enumerate(idx):
+                chunk = mel[spans[i][0]: spans[i][0] + lengths[row]]
+                batch[row, : len(chunk)] = chunk
+            x = self._on_device(batch)
+            packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=True)
+            _, (hidden, _) = self.lstm(packed)
+            e = torch.relu(self.linear(hidden[-1]))
+            e = e / (torch.linalg.norm(e, dim=1, keepdim=True) + 1e-9)
+            return e.cpu().numpy()
+
+    def _on_device(self, batch: np.ndarray):
+        import torch
+
+        return torch.from_numpy(batch).to(self.device)
+
+    def _move_to_cpu(self) -> None:
+        import torch
+
+        self.lstm.to("cpu")
+        self.linear.to("cpu")
+        self.device = "cpu"
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch raises ``torch.cuda.OutOfMemoryError`` (a ``RuntimeError``); cuDNN's RNN kernels may
+    report a failed allocation as a plain ``RuntimeError`` naming it."""
+    import torch
+
+    text = str(exc)
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "CUDNN_STATUS_ALLOC_FAILED" in text
 
 
 _LOAD_LOCK = threading.Lock()
