@@ -159,6 +159,7 @@ class _NotForSoundfile(Exception):
 def _open_soundfile(reader: NativeReader) -> None:
     import soundfile as sf
 
+    _check_riff_size(reader.path)
     try:
         fh = sf.SoundFile(str(reader.path))
     except sf.LibsndfileError as exc:
@@ -168,7 +169,6 @@ def _open_soundfile(reader: NativeReader) -> None:
     reader.rate, reader.channels = fh.samplerate, fh.channels
     reader.format, reader.codec = fh.format.lower(), fh.subtype.lower()
     reader._close = fh.close
-    _check_riff_size(reader.path)
 
     def blocks():
         declared, read = fh.frames, 0
