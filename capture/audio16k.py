@@ -69,18 +69,9 @@ class DecodedAudio:
             fh.seek(start * 4)
             return np.fromfile(fh, dtype=np.float32, count=stop - start)
 
-    @property
-    def duration_s(self) -> float:
-        return self.info.duration_s
-
     def mono_16k(self) -> np.ndarray:
+        """The whole mono mix at once (for a backend that takes nothing else)."""
         return self.read_16k()
-
-    def channel_16k(self, channel: int) -> np.ndarray:
-        return self.read_16k(channel=channel)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def decode_to_folder(path: str | Path, folder: str | Path) -> DecodedAudio:

@@ -56,9 +56,8 @@ def tracks_in_blocks(audio: Audio16k, options: ProsodyOptions, *, channel: Optio
     grid = np.lcm.reduce([hop, SWIFT_F0_HOP, 160])
     margin = int(np.ceil(TRACK_MARGIN_S * ASR_SAMPLE_RATE_HZ / grid)) * grid
     block = max(grid, block_frames // grid * grid)
-    f0, db, high = framewise_in_blocks(audio, lambda x: _tracks(x, options), hop_frames=hop, margin_frames=margin,
-                                       channel=channel, block_frames=block)
-    return f0, db, high
+    return framewise_in_blocks(audio, lambda x: _tracks(x, options), hop_frames=hop, margin_frames=margin,
+                               channel=channel, block_frames=block)
 
 
 def measure(
