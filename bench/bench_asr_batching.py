@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, parse_corpus_args, normaliser  # noqa: E402
+from bench.corpus import AMI, ASR_ITEMS, CORPUS, ami_reference_text, parse_corpus_args, word_errors  # noqa: E402
 from capture.decode import load_audio  # noqa: E402
 from capture.device import available_cpu_cores  # noqa: E402
 from transcribe.asr import AsrOptions, Recognizer  # noqa: E402
@@ -77,16 +77,6 @@ def load_items(names: set[str], long_minutes: float) -> dict[str, list[tuple]]:
         path = make_long_audio(long_minutes)
         items[f"corpus_{long_minutes:g}min"] = [(load_audio(path).mono_16k(), None)]
     return items
-
-
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length), normalised as the docstring says."""
-    import jiwer
-
-    norm = normaliser()
-    ref, hyp = ([t for t in norm(text).split() if re.search(r"\w", t)] for text in (reference, hypothesis))
-    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
-    return out.substitutions + out.deletions + out.insertions, len(ref)
 
 
 def norm_token(text: str) -> str:
