@@ -17,6 +17,7 @@ from prosody.measure import ProsodyOptions
 from prosody.thresholds import load_thresholds
 from transcribe.asr import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions
 from transcribe.diarize import SPEAKER_MODES, SpeakerOptions
+from transcribe.forced_align import AlignOptions
 from transcribe.models import DEFAULT_ASR_MODEL, ModelNotFound
 
 logger = logging.getLogger("tonescribe.cli")
@@ -37,6 +38,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                              "CPU), 1 = sequential decoding (see README, Batched recognition)")
     parser.add_argument("--filler-prompt", action="store_true",
                         help="prompt the recogniser in a disfluent style to write more um/uh (slower; see README)")
+    parser.add_argument("--no-align", dest="align", action="store_false",
+                        help="keep the recogniser's word times (default: re-time English words with the forced "
+                             "aligner, see README, Word alignment)")
     parser.add_argument("--speakers", default="auto", help=f"speaker mode: {', '.join(SPEAKER_MODES)} (default: auto)")
     parser.add_argument("--num-speakers", type=int)
     parser.add_argument("--min-speakers", type=int)
@@ -58,6 +62,7 @@ def options_from_args(args: argparse.Namespace) -> ProcessOptions:
         asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                        language=args.language, beam_size=args.beam_size, filler_prompt=args.filler_prompt,
                        batch_size=args.batch_size),
+        align=AlignOptions(enabled=args.align),
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
                                 min_speakers=args.min_speakers, max_speakers=args.max_speakers),
         prosody=ProsodyOptions(),

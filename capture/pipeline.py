@@ -1,4 +1,4 @@
-"""Orchestration: one recording through decode -> asr -> diarization -> prosody.
+"""Orchestration: one recording through decode -> asr -> align -> diarization -> prosody.
 
 Each stage's result is a (partial) ``Transcript``; a ``Checkpoint`` may store it so a restarted
 job skips finished stages. Models live in an ``Engine`` that loads them once and is reused
@@ -26,16 +26,18 @@ from transcribe.align import build_utterances, overlaps_of, stable_ids
 from transcribe.asr import AsrOptions, Recognizer
 from transcribe.longform import transcribe_in_blocks
 from transcribe.diarize import BACKENDS, SpeakerOptions, choose_mode, turns_from_words
+from transcribe.forced_align import AlignOptions, WordAligner, align_words, applies_to
 
 logger = logging.getLogger("tonescribe.pipeline")
 
-STAGES = ("decode", "asr", "diarization", "prosody")
+STAGES = ("decode", "asr", "align", "diarization", "prosody")
 Hook = Callable[[str, str, dict], None]
 
 
 @dataclass(frozen=True)
 class ProcessOptions:
     asr: AsrOptions = field(default_factory=AsrOptions)
+    align: AlignOptions = field(default_factory=AlignOptions)
     speakers: SpeakerOptions = field(default_factory=SpeakerOptions)
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
     thresholds: Thresholds = field(default_factory=default_thresholds)
@@ -59,6 +61,7 @@ class Engine:
         self.scratch_dir = scratch_dir  # where decoded samples wait while a recording is processed
         self.hook = hook or (lambda stage, event, info: None)
         self._recognizer: Optional[Recognizer] = None
+        self.aligner = WordAligner(options.align)
 
     def recognizer(self) -> tuple[Recognizer, float]:
         """The loaded recognizer and the seconds spent loading it just now (0 when warm)."""
@@ -120,26 +123,31 @@ class Engine:
         reached = STAGES.index(done.pipeline.options["stage_reached"]) if done else 0
         partial = done or Transcript(audio=audio.info, pipeline=self._pipeline(recognizer, {}, timings, "decode"))
 
-        for stage, fn in (("asr", self._asr), ("diarization", self._diarize), ("prosody", self._prosody)):
+        for stage, fn in (("asr", self._asr), ("align", self._align), ("diarization", self._diarize),
+                          ("prosody", self._prosody)):
             if STAGES.index(stage) <= reached:
                 continue
             partial = run(stage, fn, audio, recognizer, partial)
-            partial = replace(partial, pipeline=self._pipeline(
-                recognizer, partial.pipeline.options.get("speakers_chosen", {}), timings, stage))
+            partial = replace(partial, pipeline=self._pipeline(recognizer, partial.pipeline.options, timings, stage))
             if checkpoint is not None and stage != "prosody":
                 checkpoint.save(stage, partial)
         timings["total"] = round(sum(v for k, v in timings.items() if k in STAGES), 3)
-        return replace(partial, pipeline=self._pipeline(
-            recognizer, partial.pipeline.options.get("speakers_chosen", {}), timings, "prosody"))
+        return replace(partial, pipeline=self._pipeline(recognizer, partial.pipeline.options, timings, "prosody"))
 
-    def _pipeline(self, recognizer: Recognizer, chosen: dict, timings: dict, stage: str) -> Pipeline:
+    def _pipeline(self, recognizer: Recognizer, found: dict, timings: dict, stage: str) -> Pipeline:
+        """The effective options, models and timings; ``found`` is the previous stages' options,
+        whose findings (speaker mode chosen, words aligned) are carried over."""
         options = self.options.as_dict()
         options["asr"] = recognizer.effective_options()
-        options["speakers_chosen"] = chosen
+        chosen = options["speakers_chosen"] = found.get("speakers_chosen", {})
+        if "words_aligned" in found:
+            options["words_aligned"] = found["words_aligned"]
         options["stage_reached"] = stage
         models = {"asr": recognizer.identity(), "pitch": pitch_model_identity()}
         if chosen.get("model"):
             models["diarization"] = chosen["model"]
+        if "words_aligned" in options:
+            models["alignment"] = self.aligner.identity()
         return Pipeline(version=__version__, models=models, options=options, device=recognizer.device,
                         timings_s={k: round(v, 3) for k, v in timings.items()})
 
@@ -158,6 +166,24 @@ class Engine:
         words.sort(key=lambda w: (w.start_s, w.end_s))
         pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen})
         return replace(partial, words=tuple(words), language=language, pipeline=pipeline)
+
+    def _align(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
+        """Forced alignment of the recognised words (English; per channel when speakers are channels)."""
+        if not self.options.align.enabled or not applies_to(partial.language) or not partial.words:
+            return partial
+        chosen = partial.pipeline.options["speakers_chosen"]
+        by_channel: dict = {}
+        for w in partial.words:
+            by_channel.setdefault(w.speaker if chosen["mode"] == "channels" else None, []).append(w)
+        words, totals = [], {}
+        for speaker, mine in by_channel.items():
+            channel = int(speaker[2:]) if speaker else None
+            got, stats = align_words(audio, mine, self.aligner, channel=channel)
+            words.extend(got)
+            totals = {k: totals.get(k, 0) + v for k, v in stats.items()}
+        words.sort(key=lambda w: (w.start_s, w.end_s))
+        pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "words_aligned": totals})
+        return replace(partial, words=tuple(words), pipeline=pipeline)
 
     def _diarize(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
         chosen = partial.pipeline.options["speakers_chosen"]

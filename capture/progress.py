@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 STAGE_NAMES = {"model_load": "loading model", "decode": "decoding", "asr": "recognising speech",
-               "diarization": "finding speakers", "prosody": "measuring prosody"}
+               "align": "aligning words", "diarization": "finding speakers", "prosody": "measuring prosody"}
 
 
 def configure_logging(*, quiet: bool, verbose: bool) -> None:

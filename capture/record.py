@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Word:
     probability: float
     speaker: Optional[str] = None
     prosody: Optional[WordProsody] = None
+    aligned: bool = False  # start_s/end_s from the forced aligner, not the recogniser (transcribe/forced_align.py)
 
 
 @dataclass(frozen=True)

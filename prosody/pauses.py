@@ -112,10 +112,18 @@ def trim_to_sound(
     drop edge fragments shorter than ``min_fragment_s`` cut off by a silence, and where a silence
     of ``max_inner_silence_s`` or more splits the span (no word holds a silence that long; a
     stop closure is shorter) keep the side with more sound.
-    A word that is silent throughout keeps its span (its timing is the recogniser's guess)."""
+    A word that is silent throughout keeps its span (its timing is the recogniser's guess).
+    Words the forced aligner placed (``aligned``) keep their spans: the aligner already put the
+    silence outside them, and the intensity threshold would cut off weak final sounds (released
+    stops, fading fricatives) that belong to the word (measured on the prosody test set: trimming
+    aligned words moved 6 % of their starts and 13 % of their ends more than 0.1 s from the truth,
+    against 1 % and 5 % untrimmed)."""
     out = []
     order = _SilenceOrder(silences)
     for w in words:
+        if w.aligned:
+            out.append(w)
+            continue
         pieces = _sounding_pieces(w.start_s, w.end_s, silences, order)
         groups: list[list[list[float]]] = []
         for piece in pieces:

@@ -57,29 +57,51 @@ def _textgrid_words(path):
             re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier) if w.strip()]
 
 
-@pytest.mark.slow
-@pytest.mark.corpus
-def test_retimed_word_edges_are_closer_to_the_forced_alignment(engine, corpus_dir):
+def _edge_errors(reference, t, spans):
+    """|start| and |end| differences to the TextGrid of the words the recogniser got right:
+    (the transcript's word times, the measuring spans)."""
     import difflib
     import re
 
-    import numpy as np
-
-    from prosody.baselines import track_arrays
-    from prosody.marks.context import measuring_spans
-
-    wav = corpus_dir / "ljspeech_LJ050-027x" / "LJ050-0276.wav"
-    reference = _textgrid_words(wav.with_suffix(".TextGrid"))
-    t = engine.process(wav)
-    spans = measuring_spans(t, *track_arrays(t))
     ours = [re.sub(r"[^a-z']", "", w.text.lower()) for w in t.words]
-    before, after = [], []
+    words, measured = [], []
     for tag, i1, i2, j1, _ in difflib.SequenceMatcher(None, [w for _, _, w in reference], ours).get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
                 (a, b, _), w, span = reference[i1 + k], t.words[j1 + k], spans[j1 + k]
-                before += [abs(w.start_s - a), abs(w.end_s - b)]
-                after += [abs(span[0] - a), abs(span[1] - b)]
-    assert len(before) >= 30
-    assert np.median(after) < np.median(before)
-    assert np.median(after) <= 0.06
+                words += [abs(w.start_s - a), abs(w.end_s - b)]
+                measured += [abs(span[0] - a), abs(span[1] - b)]
+    return words, measured
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_word_edges_against_the_lj_speech_textgrid(engine, corpus_dir):
+    """Forced alignment (the default) puts the word edges within a median 30 ms of the corpus's
+    own alignment, and the measuring spans keep them; without it, the nuclei re-timing of the
+    measuring spans still beats the recogniser's edges."""
+    import numpy as np
+
+    from capture.pipeline import Engine, ProcessOptions
+    from prosody.baselines import track_arrays
+    from prosody.marks.context import measuring_spans
+    from transcribe.asr import AsrOptions
+    from transcribe.diarize import SpeakerOptions
+    from transcribe.forced_align import AlignOptions
+
+    wav = corpus_dir / "ljspeech_LJ050-027x" / "LJ050-0276.wav"
+    reference = _textgrid_words(wav.with_suffix(".TextGrid"))
+    t = engine.process(wav)
+    aligned, measured = _edge_errors(reference, t, measuring_spans(t, *track_arrays(t)))
+    assert len(aligned) >= 30 and np.median(aligned) <= 0.03 and measured == aligned
+    assert t.pipeline.options["words_aligned"]["aligned"] >= 20 and t.pipeline.models["alignment"]["package"] == "pocketsphinx"
+
+    plain = Engine(ProcessOptions(asr=AsrOptions(model="tiny.en", language="en"), speakers=SpeakerOptions(mode="none"),
+                                  align=AlignOptions(enabled=False))).process(wav)
+    assert not any(w.aligned for w in plain.words) and "alignment" not in plain.pipeline.models
+    recognised, retimed = _edge_errors(reference, plain, measuring_spans(plain, *track_arrays(plain)))
+    assert len(recognised) >= 30
+    assert np.median(retimed) < np.median(recognised) and np.median(retimed) <= 0.06
+    # the aligner's gain over the re-timing is in the tails (over the whole prosody test set: 1 % of
+    # starts and 5 % of ends > 0.1 s off, against 22 % and 33 %; README, Word alignment)
+    assert np.mean(np.array(aligned) > 0.08) < np.mean(np.array(retimed) > 0.08)

@@ -61,7 +61,8 @@ class Context:
 
 
 def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_s: float) -> list[tuple[float, float]]:
-    """Each word's span re-timed on syllable nuclei, per speaker (see ``timing``)."""
+    """Each word's span re-timed on syllable nuclei, per speaker (see ``timing``); words that the
+    forced aligner placed (``aligned``) keep their own times, which are the more accurate."""
     from prosody.syllables import count_syllables
 
     words = transcript.words
@@ -83,7 +84,8 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
         got = refine([(words[i].start_s, words[i].end_s, count_syllables(words[i].text, language=transcript.language))
                       for i in mine], db, f0, hop_s=hop_s, silence_db=silence, peaks=own)
         for i, span in zip(mine, got):
-            spans[i] = span
+            if not words[i].aligned:
+                spans[i] = span
     return spans
 
 

@@ -1,0 +1,99 @@
+"""The forced aligner (PocketSphinx) on speech whose word times are known: the committed espeak-ng
+fixture (times from libespeak-ng's word events) and, when the corpus is present, an LJ Speech
+recording with its TextGrid."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capture.decode import load_audio
+from capture.record import Word
+from transcribe.forced_align import SPEECH_FILLER, AlignOptions, WordAligner, align_words, applies_to
+
+FIXTURE = Path(__file__).parent / "fixtures" / "prosody" / "loud_and_pause.flac"
+# libespeak-ng's word events for the fixture's SSML (bench/prosody_testset.py FIXTURES); "in the"
+# is one event, so "the" (index 6) has no start of its own. The 0.7 s break lies after "morning".
+TRUTH = [("we", 0.0, 0.129), ("walked", 0.129, 0.486), ("along", 0.486, 0.814), ("the", 0.814, 0.931),
+         ("river", 0.938, 1.22), ("in", 1.227, 1.437), ("the", 1.227, 1.437), ("morning", 1.437, 1.836),
+         ("and", 2.529, 2.715), ("talked", 2.715, 3.09), ("about", 3.09, 3.387), ("the", 3.387, 3.497),
+         ("garden", 3.497, 3.89), ("plans", 3.89, 4.32), ("for", 4.32, 4.519), ("next", 4.519, 4.886),
+         ("summer", 4.886, 5.26)]
+CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+
+
+def _late(truth, seconds: float, seed: int = 0) -> list[Word]:
+    """The words as a recogniser might time them: starts and ends ``seconds`` late, +-50 ms."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for text, a, b in truth:
+        shift = seconds + rng.uniform(-0.05, 0.05)
+        out.append(Word(text=text, start_s=round(a + shift, 3), end_s=round(b + shift, 3), probability=0.9))
+    return out
+
+
+@pytest.fixture(scope="module")
+def aligner():
+    return WordAligner()
+
+
+def test_recogniser_like_late_edges_are_pulled_back_to_the_spoken_words(aligner):
+    words, stats = align_words(load_audio(FIXTURE), _late(TRUTH, 0.15), aligner)
+    assert stats["aligned"] >= 15 and all(w.aligned for w in words if w.aligned)
+    errors = [abs(w.start_s - a) for k, (w, (_t, a, _b)) in enumerate(zip(words, TRUTH)) if w.aligned and k != 6]
+    assert np.median(errors) <= 0.03 and np.mean(np.array(errors) <= 0.05) >= 0.8, errors  # given: none within 0.1 s
+    # the pause: "morning" ends and "and" starts at the break's edges (0.15 s off before aligning)
+    morning, and_ = words[7], words[8]
+    assert morning.aligned and and_.aligned
+    assert abs(morning.end_s - 1.836) <= 0.05 and abs(and_.start_s - 2.529) <= 0.05
+
+
+def test_unknown_word_keeps_its_times_and_its_neighbours_still_align(aligner):
+    given = _late(TRUTH, 0.15, seed=1)
+    given[12] = Word(text="Gardenxq", start_s=given[12].start_s, end_s=given[12].end_s, probability=0.5)
+    assert aligner.tokens("Gardenxq") == [SPEECH_FILLER]
+    words, stats = align_words(load_audio(FIXTURE), given, aligner)
+    assert stats["not_in_dictionary"] == 1
+    assert not words[12].aligned and (words[12].start_s, words[12].end_s) == (given[12].start_s, given[12].end_s)
+    assert words[13].aligned and abs(words[13].start_s - 3.89) <= 0.05
+
+
+def test_words_the_audio_does_not_hold_keep_the_recognisers_times(aligner):
+    class Silence:
+        frames_16k = 16000
+
+        def read_16k(self, start=0, stop=None, *, channel=None):
+            return np.zeros((stop or self.frames_16k) - start, dtype=np.float32)
+
+    given = [Word("hello", 0.2, 0.5, 0.9), Word("world", 0.55, 0.9, 0.9)]
+    words, stats = align_words(Silence(), given, aligner)
+    assert words == given and stats["aligned"] == 0 and stats["chunks_failed"] >= 1
+
+
+def test_tokens_split_hyphens_and_keep_apostrophes(aligner):
+    assert aligner.tokens("well-known,") == ["well", "known"]
+    assert aligner.tokens("Don't") == ["don't"]
+    assert aligner.tokens("1963") == [SPEECH_FILLER]
+
+
+def test_language_and_options_are_checked():
+    assert applies_to("en") and applies_to(None) and not applies_to("de")
+    with pytest.raises(ValueError, match="gap_s"):
+        AlignOptions(gap_s=0)
+
+
+@pytest.mark.skipif(not (CORPUS / "ljspeech_LJ050-027x").is_dir(), reason="corpus not present")
+def test_lj_speech_words_align_to_their_textgrid(aligner):
+    grid = (CORPUS / "ljspeech_LJ050-027x" / "LJ050-0276.TextGrid").read_text(encoding="utf-8")
+    tier = grid.split('name = "words"', 1)[1].split("item [", 1)[0]
+    truth = [(w, float(a), float(b)) for a, b, w in
+             re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier) if w.strip()]
+    words, stats = align_words(load_audio(CORPUS / "ljspeech_LJ050-027x" / "LJ050-0276.wav"), _late(truth, 0.2), aligner)
+    assert stats["aligned"] == len(truth)
+    errors = [abs(w.start_s - a) for w, (_t, a, _b) in zip(words, truth)]
+    late = [abs(w.start_s - a) for w, (_t, a, _b) in zip(_late(truth, 0.2), truth)]
+    assert np.median(errors) <= 0.03 and np.median(late) >= 0.15
