@@ -48,6 +48,7 @@ class PitchStepThresholds:
     relative_step: float
     landing_beyond_median_st: float
     min_voiced_s: float
+    reach_back_s: float
     max_from_median_st: float
 
 

@@ -45,3 +45,76 @@ def test_no_pitch_step_to_a_halved_f0():
     steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(9, "down")]
     assert steps[0].evidence["max_from_median_st"] == 12.0
+
+
+def _st(semitones):
+    return BASE_HZ * 2 ** (semitones / 12)
+
+
+def test_pitch_step_up_from_a_low_word_is_marked():
+    """Where a step starts does not matter: a word shifted up from below the speaker's median is a
+    step up (the old rule took every step from a low word for a return to the usual level)."""
+    words = regular_words(14)
+    f0 = _per_word(words, {5: _st(-3), 6: _st(5)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
+    assert steps[0].evidence["step_st"] == pytest.approx(8.0, abs=0.05)
+    assert steps[0].evidence["previous_word_end_st"] == pytest.approx(-3.0, abs=0.05)
+
+
+def test_pitch_step_must_land_especially_high_or_low():
+    """A big step that only brings the voice up to (or near) the usual level is not an arrow."""
+    words = regular_words(14)
+    f0 = _per_word(words, {5: _st(-5), 6: _st(1), 9: _st(4)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    # 5 (down by 5, landing at -5) and 9 (up by 4, landing at +4) are steps; 6 (up by 6 to +1) and
+    # 7 (down by 1) are not
+    assert [(m.first_word, m.value) for m in steps] == [(5, "down"), (9, "up")]
+    assert steps[0].evidence["landing_beyond_median_st"] == 3.5
+
+
+def test_the_step_back_from_a_marked_word_is_a_return():
+    """Down after a marked step up (and up after a marked down) is a return, even when it lands
+    low (high): a shifted word makes one arrow, not two."""
+    words = regular_words(14)
+    f0 = _per_word(words, {5: _st(6), 6: _st(-4), 10: _st(-5), 11: _st(4)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(5, "up"), (10, "down")]
+
+
+def test_pitch_step_is_judged_from_the_last_voiced_word():
+    """A barely voiced word in between ("the": 30 ms of voicing) has no pitch to step from: the
+    step is judged from the voiced word before it, when that ends within reach_back_s."""
+    words = regular_words(14, lengths={5: 0.1})
+    a, b = words[5][1], words[5][2]
+
+    def f0(t):
+        if a <= t <= b:
+            return BASE_HZ if t <= a + 0.025 else None  # three voiced frames
+        return _st(5) if words[6][1] <= t <= words[6][2] else BASE_HZ
+
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
+    assert steps[0].evidence["previous_word"] == 4 and steps[0].evidence["reach_back_s"] == 0.3
+    # beyond reach (the "the" and the silence around it last longer than 0.3 s): no step judged
+    far = regular_words(14, lengths={5: 0.4})
+    a, b = far[5][1], far[5][2]
+
+    def f0_far(t):
+        if a <= t <= b:
+            return BASE_HZ if t <= a + 0.025 else None
+        return _st(5) if far[6][1] <= t <= far[6][2] else BASE_HZ
+
+    assert not of_type(annotate(make_transcript(far, f0=f0_far)), "pitch_step")
+
+
+def test_pitch_step_limit_follows_a_lively_speakers_median_step():
+    """relative_step x the speaker's median word-to-word step, when that is above min_step_st."""
+    words = regular_words(16)
+    values = {k: _st((0.0, 3.0, 0.0, -3.0)[k % 4]) for k in range(16)}  # every step 3 st, median level 0
+    values[9] = _st(4.0)  # 4 st up from 0: above min_step_st, below 1.5 x 3 st
+    values[13] = _st(5.0)  # 5 st up from 0
+    steps = of_type(annotate(make_transcript(words, f0=_per_word(words, values, BASE_HZ))), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(13, "up")]
+    assert steps[0].evidence["speaker_median_step_st"] == pytest.approx(3.0, abs=0.05)
+    assert steps[0].evidence["threshold_st"] == pytest.approx(4.5, abs=0.1)  # 1.5 x 3 st, above 3.5

@@ -1,13 +1,18 @@
 """Pitch steps up (``↑``) and down (``↓``) onto a word, within an intonation unit: the F0 at the
 word's start (median of the first half of its voiced frames) against the F0 at the preceding
 word's end (median of its last half), in semitones: a jump between words, not an accent's rise
-or fall inside one.
+or fall inside one. The preceding word is the nearest earlier one of the unit with enough voiced
+sound to carry a pitch, if it ends within ``reach_back_s``: a barely voiced "the" or "of" in
+between has no pitch to step from.
 
 A step must reach ``min_step_st`` and also ``relative_step`` times the speaker's own median
-word-to-word step, so a lively speaker's ordinary accents are not all arrows. A step that only
-brings the voice back to the speaker's usual level is not marked,
-nor one that starts from a word that was itself high (for a step down) or low (for a step up),
-nor the reset of pitch after a pause (a new unit starts there), nor a step from or to an F0
+word-to-word step, so a lively speaker's ordinary accents are not all arrows. The word must land
+``landing_beyond_median_st`` above (or below) the speaker's median: Jefferson's arrows mark
+"especially high or low pitch", so a step that only brings the voice to or near its usual level
+(the fall after an accent, the rise out of a low stretch) is not marked. Where it starts does
+not matter: a word shifted up from below the median is still a step up. The step back from a
+word that was itself marked (down after an up, up after a down) is a return, not a new step.
+No step is marked over a pause (a new unit starts there: pitch resets), nor from or to an F0
 more than ``max_from_median_st`` (an octave) from the speaker's median: that is the pitch
 tracker halving or doubling, or creak, not a step in the speaker's range.
 """
@@ -22,14 +27,24 @@ from prosody.marks.intonation import units
 
 
 def steps(ctx: Context) -> list[tuple[int, int, float, float, float]]:
-    """(word, previous word, step_st, word_st, previous_st) for neighbours in one unit."""
+    """(word, previous word, step_st, word_st, previous_st) for neighbours in one unit.
+
+    The previous word is the nearest earlier word of the unit with enough voiced sound to carry a
+    pitch, if it ends within ``reach_back_s`` of the word's start: a short unvoiced or barely
+    voiced word in between ("the", "a", "of") has no pitch of its own to step from, and a listener
+    hears the step from the last pitch heard.
+    """
     th = ctx.thresholds.pitch_steps
     out = []
     for unit in units(ctx):
-        for p, i in zip(unit, unit[1:]):
-            now, before = ctx.measures[i], ctx.measures[p]
-            if min(now.voiced_s, before.voiced_s) < th.min_voiced_s:
+        for k, i in enumerate(unit[1:], start=1):
+            now = ctx.measures[i]
+            if now.voiced_s < th.min_voiced_s:
                 continue
+            p = next((j for j in reversed(unit[:k]) if ctx.measures[j].voiced_s >= th.min_voiced_s), None)
+            if p is None or now.start_s - ctx.measures[p].end_s > th.reach_back_s:
+                continue
+            before = ctx.measures[p]
             level, previous = ctx.st(i, now.f0_onset_hz), ctx.st(i, before.f0_offset_hz)
             if level is None or previous is None or max(abs(level), abs(previous)) > th.max_from_median_st:
                 continue
@@ -45,19 +60,22 @@ def find(ctx: Context) -> list[Mark]:
     for speaker in ctx.by_speaker:
         sizes = [abs(s) for i, _, s, _, _ in found if words[i].speaker == speaker]
         typical[speaker] = float(np.median(sizes)) if sizes else 0.0
+    limits = {i: max(th.min_step_st, th.relative_step * typical[words[i].speaker]) for i, *_ in found}
     marks = []
+    marked: dict[int, float] = {}  # word -> sign of its step mark
     for i, p, step, level, previous in found:
-        limit = max(th.min_step_st, th.relative_step * typical[words[i].speaker])
+        limit = limits[i]
         sign = 1.0 if step > 0 else -1.0
         if abs(step) < limit or sign * level < th.landing_beyond_median_st:
             continue
-        if -sign * previous >= th.landing_beyond_median_st:
-            continue  # coming back from a high (or low) word: a return, not a step
+        if marked.get(p) == -sign:
+            continue  # back from a word that was itself marked as a step down (or up): a return
+        marked[i] = sign
         marks.append(Mark(
             type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
             evidence={"step_st": r(step), "word_onset_st": r(level), "previous_word_end_st": r(previous),
-                      "previous_word": p, "threshold_st": r(limit), "min_step_st": th.min_step_st,
+                      "previous_word": p, "reach_back_s": th.reach_back_s, "threshold_st": r(limit), "min_step_st": th.min_step_st,
                       "speaker_median_step_st": r(typical[words[i].speaker]), "relative_step": th.relative_step,
                       "landing_beyond_median_st": th.landing_beyond_median_st,
                       "max_from_median_st": th.max_from_median_st},
