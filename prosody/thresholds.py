@@ -40,6 +40,7 @@ class LoudnessThresholds:
     loud_above_db: float
     quiet_below_db: float
     min_voiced_s: float
+    stressed_loud_margin_db: float
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,24 @@ def test_pitch_step_limit_follows_a_lively_speakers_median_step():
     assert [(m.first_word, m.value) for m in steps] == [(13, "up")]
     assert steps[0].evidence["speaker_median_step_st"] == pytest.approx(3.0, abs=0.05)
     assert steps[0].evidence["threshold_st"] == pytest.approx(4.5, abs=0.1)  # 1.5 x 3 st, above 3.5
+
+
+@pytest.mark.parametrize("louder_db, loud", [(7.0, False), (7.9, False), (8.1, True), (10.0, True)])
+def test_a_stressed_word_is_caps_too_when_louder_than_a_stress_makes_it(louder_db, loud):
+    """One word louder *and* longer is emphasis; it is CAPS as well (and keeps its underline)
+    from loud_above_db + stressed_loud_margin_db (6 + 2 dB) over the talk around it."""
+    words = regular_words(14, lengths={6: 0.5})
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + louder_db}, BASE_DB)))
+    assert [m.first_word for m in of_type(t, "emphasis")] == [6]
+    marks = of_type(t, "loud")
+    assert [(m.first_word, m.last_word) for m in marks] == ([(6, 6)] if loud else [])
+    if loud:
+        assert marks[0].evidence["stressed_loud_margin_db"] == 2.0
+        assert marks[0].evidence["level_difference_db"] == [pytest.approx(louder_db, abs=0.1)]
+
+
+def test_a_loud_word_that_is_not_stressed_needs_no_margin():
+    words = regular_words(14)
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 6.5}, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(6, 6)]
+    assert not of_type(t, "emphasis")

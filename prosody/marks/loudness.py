@@ -1,5 +1,12 @@
 """Loud (``CAPS``) and quiet (``°..°``) stretches: words whose level stands out from the same
-speaker's words around them, joined into stretches of neighbouring words."""
+speaker's words around them, joined into stretches of neighbouring words.
+
+A single loud word that is also emphasised (louder *and* higher or longer: ``emphasis``) is a
+stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
+CAPS as well (Jefferson writes loud stressed talk in underlined capitals) when it stands out by
+``stressed_loud_margin_db`` more than ``loud_above_db``: louder than a stress alone makes it.
+Its emphasis mark stays.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +43,8 @@ def find(ctx: Context) -> list[Mark]:
     for kind, threshold, sign in (("loud", th.loud_above_db, 1.0), ("quiet", th.quiet_below_db, -1.0)):
         flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
         for run in stretches(ctx, flagged):
-            if kind == "loud" and len(run) == 1 and emphasis.is_emphasised(ctx, run[0]):
+            if (kind == "loud" and len(run) == 1 and flagged[run[0]] < threshold + th.stressed_loud_margin_db
+                    and emphasis.is_emphasised(ctx, run[0])):
                 continue  # one word louder *and* higher or longer is stressed (underlined), not CAPS
             words = [ctx.transcript.words[i] for i in run]
             mean = sum(flagged[i] for i in run) / len(run)
@@ -47,6 +55,7 @@ def find(ctx: Context) -> list[Mark]:
                 evidence={"level_difference_db": [r(flagged[i]) for i in run],
                           "level_db": [r(ctx.measures[i].level_db) for i in run],
                           "threshold_db": sign * threshold, "window_words": th.window_words,
+                          **({"stressed_loud_margin_db": th.stressed_loud_margin_db} if kind == "loud" else {}),
                           "min_voiced_s": th.min_voiced_s},
             ))
     return marks
