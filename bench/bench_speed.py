@@ -286,8 +286,10 @@ def child_main(args: argparse.Namespace) -> int:
         gpu = None
     clock = StageClock(rss, gpu, torch_cuda=args.device != "cpu")
     asr_options, ignored = _asr_options(AsrOptions, args)
+    # the speaker models follow --device too (older commits, run as a baseline, had no such field)
+    speaker_device = {"device": args.device} if "device" in SpeakerOptions.__dataclass_fields__ else {}
     engine = Engine(ProcessOptions(asr=asr_options,
-                                   speakers=SpeakerOptions(mode=args.speakers)), hook=clock)
+                                   speakers=SpeakerOptions(mode=args.speakers, **speaker_device)), hook=clock)
     started = time.perf_counter()
     recognizer, _ = engine.recognizer()
     load_s = time.perf_counter() - started

@@ -64,7 +64,7 @@ def options_from_args(args: argparse.Namespace) -> ProcessOptions:
                        batch_size=args.batch_size),
         align=AlignOptions(enabled=args.align),
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
-                                min_speakers=args.min_speakers, max_speakers=args.max_speakers),
+                                min_speakers=args.min_speakers, max_speakers=args.max_speakers, device=args.device),
         prosody=ProsodyOptions(),
         thresholds=load_thresholds(args.thresholds),
     )

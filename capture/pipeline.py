@@ -84,7 +84,7 @@ class Engine:
             return 0.0
         started = time.perf_counter()
         try:
-            identity()
+            identity(self.options.speakers)
         except Exception as exc:  # the diarization stage reports it properly, per recording
             logger.debug("could not preload the %s diarizer: %s", mode, exc)
         return time.perf_counter() - started
@@ -204,7 +204,7 @@ class Engine:
             words = assign_words(words, turns)
             identity = getattr(BACKENDS[mode], "identity", None)
             if identity is not None:
-                chosen = {**chosen, "model": identity()}
+                chosen = {**chosen, "model": identity(self.options.speakers)}
                 partial = replace(partial, pipeline=replace(
                     partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen}))
         words, turns, speakers = stable_ids(words, turns, channels)

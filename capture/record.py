@@ -51,6 +51,15 @@ class WordProsody:
 
 
 @dataclass(frozen=True)
+class Phone:
+    """One sound of a word as the forced aligner placed it (ARPAbet label, e.g. ``AY``)."""
+
+    label: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class Word:
     text: str
     start_s: float
@@ -59,6 +68,7 @@ class Word:
     speaker: Optional[str] = None
     prosody: Optional[WordProsody] = None
     aligned: bool = False  # start_s/end_s from the forced aligner, not the recogniser (transcribe/forced_align.py)
+    phones: tuple[Phone, ...] = ()  # the aligner's sounds of the word, when it placed them
 
 
 @dataclass(frozen=True)

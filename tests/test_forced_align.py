@@ -46,6 +46,14 @@ def test_recogniser_like_late_edges_are_pulled_back_to_the_spoken_words(aligner)
     assert stats["aligned"] >= 15 and all(w.aligned for w in words if w.aligned)
     errors = [abs(w.start_s - a) for k, (w, (_t, a, _b)) in enumerate(zip(words, TRUTH)) if w.aligned and k != 6]
     assert np.median(errors) <= 0.03 and np.mean(np.array(errors) <= 0.05) >= 0.8, errors  # given: none within 0.1 s
+    # each aligned word carries its sounds (CMU dictionary, ARPAbet without stress), in order and
+    # inside the word
+    walked = words[1]
+    assert [p.label for p in walked.phones] == ["W", "AO", "K", "T"]
+    for w in words:
+        if w.aligned:
+            assert w.phones[0].start_s == w.start_s and w.phones[-1].end_s == w.end_s
+            assert all(a.end_s <= b.start_s + 1e-9 and a.start_s < a.end_s for a, b in zip(w.phones, w.phones[1:]))
     # the pause: "morning" ends and "and" starts at the break's edges (0.15 s off before aligning)
     morning, and_ = words[7], words[8]
     assert morning.aligned and and_.aligned

@@ -33,6 +33,7 @@ class SpeakerOptions:
     min_speakers: Optional[int] = None
     max_speakers: Optional[int] = None
     turn_merge_gap_s: float = 0.5
+    device: str = "auto"  # where the speaker models run: auto (CUDA when torch sees a GPU), cpu, cuda
 
     def __post_init__(self):
         if self.mode not in SPEAKER_MODES + tuple(BACKENDS):
@@ -41,6 +42,8 @@ class SpeakerOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError("the speakers' device must be auto, cpu or cuda")
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
             raise ValueError("min_speakers cannot exceed max_speakers")
 

@@ -283,7 +283,7 @@ def speaker_label(index: int) -> str:
 
 
 def embedded_backend(audio: Audio16k, options) -> list[Turn]:
-    return diarize_embedded(audio, options).turns
+    return diarize_embedded(audio, options, EmbeddedOptions(device=getattr(options, "device", "auto"))).turns
 
 
 def _available() -> bool:
@@ -292,14 +292,14 @@ def _available() -> bool:
     return encoder_available()
 
 
-def _identity() -> dict:
+def _identity(options=None) -> dict:
     """What ran, for the transcript's ``pipeline.models``: models, device and every setting."""
     import dataclasses
 
     from transcribe.embeddings import load_encoder, torch_device
     from transcribe.vad import vad_model_identity
 
-    settings = EmbeddedOptions()
+    settings = EmbeddedOptions(device=getattr(options, "device", "auto"))
     device = torch_device(settings.device)
     return {"backend": "embedded", "vad": vad_model_identity(), "embedding": load_encoder(device).identity,
             "device": device, "settings": dataclasses.asdict(settings)}

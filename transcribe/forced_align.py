@@ -15,7 +15,8 @@ there, and each half is tried again; a word that still fails keeps the recognise
 alignment that puts a word more than ``max_shift_s`` from where the recogniser heard it is not
 believed either. Words not in the dictionary (names, numbers) are aligned as PocketSphinx's
 generic speech filler so that their neighbours still align, and keep their own recognised times.
-Aligned words carry ``aligned=True``. English only: other languages keep the recogniser's times.
+Aligned words carry ``aligned=True`` and their ``phones`` (ARPAbet labels with times, from a second
+pass of the aligner). English only: other languages keep the recogniser's times.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from capture.audio16k import Audio16k
 from capture.decode import ASR_SAMPLE_RATE_HZ
-from capture.record import Word, replace
+from capture.record import Phone, Word, replace
 
 logger = logging.getLogger("tonescribe.align")
 
@@ -93,8 +94,8 @@ class WordAligner:
         return parts
 
     def align_chunk(self, samples: np.ndarray, offset_s: float, tokens: Sequence[Sequence[str]]):
-        """(start_s, end_s) per word of ``tokens`` (each word a list of dictionary tokens), or None
-        when the aligner did not reach the last word."""
+        """(start_s, end_s, phones) per word of ``tokens`` (each word a list of dictionary tokens;
+        phones as (label, start_s, end_s)), or None when the aligner did not reach the last word."""
         if len(samples) < int(0.1 * ASR_SAMPLE_RATE_HZ):
             return None
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
@@ -103,20 +104,44 @@ class WordAligner:
             decoder = self._load()
             try:
                 decoder.set_align_text(" ".join(flat))
-                decoder.start_utt()
-                decoder.process_raw(pcm, full_utt=True)
-                decoder.end_utt()
+                self._decode(decoder, pcm)
+                segments = [s.word for s in (decoder.seg() or []) if s.word not in _FILLERS]
+                if len(segments) != len(flat):
+                    return None
+                decoder.set_alignment()  # second pass: phone (and state) boundaries
+                self._decode(decoder, pcm)
+                found = _word_phones(decoder.get_alignment())
             except RuntimeError:
                 return None
-            segments = [(s.word, s.start_frame, s.end_frame) for s in (decoder.seg() or []) if s.word not in _FILLERS]
-        if len(segments) != len(flat):
+        if len(found) != len(flat):
             return None
         out, k = [], 0
         for word in tokens:
-            first, last = segments[k], segments[k + len(word) - 1]
-            out.append((offset_s + first[1] * FRAME_S, offset_s + (last[2] + 1) * FRAME_S))
+            phones = [(label, offset_s + a * FRAME_S, offset_s + b * FRAME_S) for part in found[k: k + len(word)]
+                      for label, a, b in part]
+            out.append((phones[0][1], phones[-1][2], phones))
             k += len(word)
         return out
+
+    @staticmethod
+    def _decode(decoder, pcm: bytes) -> None:
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+
+
+def _word_phones(alignment) -> list[list[tuple[str, int, int]]]:
+    """[(label, start_frame, end_frame)] per aligned word. PocketSphinx's entries point into the
+    iterator that produced them, so each word's phones are read before moving on (reading them
+    later crashes)."""
+    out = []
+    if alignment is None:
+        return out
+    for word in alignment:
+        if word.name in _FILLERS:
+            continue
+        out.append([(p.name, p.start, p.start + p.duration) for p in word])
+    return out
 
 
 def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
@@ -125,7 +150,7 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
     and counts of what happened."""
     opts = aligner.options
     words = list(words)
-    spans: list[Optional[tuple[float, float]]] = [None] * len(words)
+    spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
     tokens = [aligner.tokens(w.text) for w in words]
     duration_s = audio.frames_16k / ASR_SAMPLE_RATE_HZ
     stats = {"words": len(words), "aligned": 0, "chunks_tried": 0, "chunks_failed": 0,
@@ -170,7 +195,7 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
         stats["chunks_tried"] += 1
         got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
         if got is not None and all(abs(s - w.start_s) <= opts.max_shift_s and e - s >= opts.min_word_s
-                                   for (s, e), w in zip(got, words[a:b])):
+                                   for (s, e, _p), w in zip(got, words[a:b])):
             spans[a:b] = got
         else:
             stats["chunks_failed"] += 1
@@ -182,7 +207,8 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
         if span is None or tok == [SPEECH_FILLER]:
             out.append(w)
             continue
-        out.append(replace(w, start_s=round(span[0], 3), end_s=round(span[1], 3), aligned=True))
+        phones = tuple(Phone(label, round(a, 3), round(b, 3)) for label, a, b in span[2])
+        out.append(replace(w, start_s=round(span[0], 3), end_s=round(span[1], 3), aligned=True, phones=phones))
         stats["aligned"] += 1
     logger.debug("aligned %d of %d words (%d of %d chunks failed)", stats["aligned"], len(words),
                  stats["chunks_failed"], stats["chunks_tried"])

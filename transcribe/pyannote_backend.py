@@ -139,7 +139,7 @@ def annotation_to_turns(annotation) -> list[Turn]:
 
 
 def pyannote_backend(audio: Audio, options) -> list[Turn]:
-    return diarize_pyannote(audio, options)
+    return diarize_pyannote(audio, options, device=getattr(options, "device", "auto"))
 
 
 def _available() -> bool:
@@ -158,4 +158,4 @@ def _check() -> None:
 
 pyannote_backend.available = _available
 pyannote_backend.check = _check
-pyannote_backend.identity = lambda: load_pipeline().identity()
+pyannote_backend.identity = lambda options=None: load_pipeline(device=getattr(options, "device", "auto")).identity()
