@@ -12,8 +12,8 @@ The words are aligned in chunks between long gaps (``gap_s``), at most ``max_wor
 A chunk the aligner cannot finish (its search ends in silence before the last word, which
 happens on unusual voices) is split at its widest gap between words, cut at the quietest 10 ms
 there, and each half is tried again; a word that still fails keeps the recogniser's times. An
-alignment that puts a word more than ``max_shift_s`` from where the recogniser heard it is not
-believed either. Words not in the dictionary (names, numbers) are aligned as PocketSphinx's
+alignment that puts a word more than ``max_shift_s`` outside the span where the recogniser heard
+it is not believed either. Words not in the dictionary (names, numbers) are aligned as PocketSphinx's
 generic speech filler so that their neighbours still align, and keep their own recognised times.
 Aligned words carry ``aligned=True`` and their ``phones`` (ARPAbet labels with times, from a second
 pass of the aligner). English only: other languages keep the recogniser's times.
@@ -37,6 +37,8 @@ from capture.record import Phone, Word, replace
 logger = logging.getLogger("tonescribe.align")
 
 FRAME_S = 0.01  # PocketSphinx's frame rate: 100 frames a second
+SAMPLES_PER_FRAME = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
+PHONE_EDGE_FRAMES = 5  # the phone pass may move a word's edges by this much and keep its phones
 SPEECH_FILLER = "[SPEECH]"
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
@@ -47,7 +49,7 @@ class AlignOptions:
     gap_s: float = 1.0  # recognised words further apart than this start a new chunk
     max_words: int = 40
     margin_s: float = 0.3  # audio kept before the first and after the last word of a recording
-    max_shift_s: float = 0.6  # an aligned start further than this from the recognised one is not believed
+    max_shift_s: float = 0.6  # an aligned word further than this outside the recognised span is not believed
     min_word_s: float = 0.03  # nor an aligned word shorter than this
 
     def __post_init__(self):
@@ -101,27 +103,58 @@ class WordAligner:
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
         flat = [t for word in tokens for t in word]
         with self._lock:
-            decoder = self._load()
-            try:
-                decoder.set_align_text(" ".join(flat))
-                self._decode(decoder, pcm)
-                segments = [s.word for s in (decoder.seg() or []) if s.word not in _FILLERS]
-                if len(segments) != len(flat):
-                    return None
-                decoder.set_alignment()  # second pass: phone (and state) boundaries
-                self._decode(decoder, pcm)
-                found = _word_phones(decoder.get_alignment())
-            except RuntimeError:
+            segments = self._words(pcm, flat)
+            if segments is None:
                 return None
-        if len(found) != len(flat):
-            return None
+            phones = self._phones(pcm, flat)
+            if phones is None:  # the phone pass gave up on the whole chunk: word by word instead
+                phones = []
+                for token, (a, b) in zip(flat, segments):
+                    lo = max(0, (a - 2) * SAMPLES_PER_FRAME)
+                    got = self._phones(pcm[2 * lo: 2 * (b + 3) * SAMPLES_PER_FRAME], [token])
+                    phones.append([(label, a_ + lo // SAMPLES_PER_FRAME, b_ + lo // SAMPLES_PER_FRAME)
+                                   for label, a_, b_ in got[0]] if got else [])
         out, k = [], 0
         for word in tokens:
-            phones = [(label, offset_s + a * FRAME_S, offset_s + b * FRAME_S) for part in found[k: k + len(word)]
-                      for label, a, b in part]
-            out.append((phones[0][1], phones[-1][2], phones))
+            first, last = segments[k], segments[k + len(word) - 1]
+            frames = [(label, a, b) for part in phones[k: k + len(word)] for label, a, b in part]
+            if frames and abs(frames[0][1] - first[0]) <= PHONE_EDGE_FRAMES and abs(frames[-1][2] - last[1]) <= PHONE_EDGE_FRAMES:
+                frames[0] = (frames[0][0], first[0], frames[0][2])  # the word pass's edges are the word's
+                frames[-1] = (frames[-1][0], frames[-1][1], last[1])
+                frames = [(label, a, b) for label, a, b in frames if b > a]
+            else:
+                frames = []  # the phone pass put the word elsewhere: the word keeps no phones
+            out.append((offset_s + first[0] * FRAME_S, offset_s + last[1] * FRAME_S,
+                        [(label, offset_s + a * FRAME_S, offset_s + b * FRAME_S) for label, a, b in frames]))
             k += len(word)
         return out
+
+    def _words(self, pcm: bytes, flat: list[str]) -> Optional[list[tuple[int, int]]]:
+        """First pass: (start, end) frame of each token (end exclusive), or None."""
+        decoder = self._load()
+        try:
+            decoder.set_align_text(" ".join(flat))
+            self._decode(decoder, pcm)
+        except RuntimeError:
+            return None
+        segments = [(s.start_frame, s.end_frame + 1) for s in (decoder.seg() or []) if s.word not in _FILLERS]
+        return segments if len(segments) == len(flat) else None
+
+    def _phones(self, pcm: bytes, flat: list[str]) -> Optional[list[list[tuple[str, int, int]]]]:
+        """Second pass (after ``_words`` on the same text and samples): each token's phones as
+        (label, start frame, end frame), or None when the pass fails (it prunes harder than the
+        first on long chunks)."""
+        decoder = self._load()
+        try:
+            if len(flat) == 1:
+                decoder.set_align_text(flat[0])
+                self._decode(decoder, pcm)
+            decoder.set_alignment()
+            self._decode(decoder, pcm)
+            found = _word_phones(decoder.get_alignment())
+        except RuntimeError:
+            return None
+        return found if len(found) == len(flat) else None
 
     @staticmethod
     def _decode(decoder, pcm: bytes) -> None:
@@ -194,8 +227,8 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
                  words[b - 1].end_s + (1.0 if b < len(words) else opts.margin_s))
         stats["chunks_tried"] += 1
         got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
-        if got is not None and all(abs(s - w.start_s) <= opts.max_shift_s and e - s >= opts.min_word_s
-                                   for (s, e, _p), w in zip(got, words[a:b])):
+        if got is not None and all(w.start_s - opts.max_shift_s <= e and s <= w.end_s + opts.max_shift_s
+                                   and e - s >= opts.min_word_s for (s, e, _p), w in zip(got, words[a:b])):
             spans[a:b] = got
         else:
             stats["chunks_failed"] += 1
