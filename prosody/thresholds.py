@@ -74,6 +74,8 @@ class TempoThresholds:
 
 @dataclass(frozen=True)
 class LengtheningThresholds:
+    phone_ratio: float
+    phone_excess_s: float
     held_ratio: float
     neighbour_ratio_max: float
     colon_per_s: float

@@ -347,6 +347,63 @@ def test_one_held_word_is_lengthening():
     assert not of_type(t, "tempo")
 
 
+def _with_phones(t, lengths_of=lambda k: None):
+    """Each word "ba" as the aligner would give it: B (0.06 s) then AA (the rest), or the phone
+    lengths ``lengths_of(k)`` returns (B, AA)."""
+    from capture.record import Phone, replace
+
+    words = []
+    for k, w in enumerate(t.words):
+        b, _aa = lengths_of(k) or (0.06, None)
+        words.append(replace(w, aligned=True, phones=(Phone("B", w.start_s, round(w.start_s + b, 3)),
+                                                      Phone("AA", round(w.start_s + b, 3), w.end_s))))
+    return replace(t, words=tuple(words))
+
+
+def test_a_held_vowel_is_lengthening_by_its_phone():
+    words = regular_words(24, lengths={8: 0.6})  # word 8's vowel: 0.54 s against 0.24 s
+    t = annotate(_with_phones(make_transcript(words)))
+    (mark,) = of_type(t, "lengthening")
+    assert mark.first_word == 8 and mark.value == 1
+    assert mark.evidence["phone"] == "AA" and mark.evidence["phone_ratio"] == pytest.approx(0.54 / 0.24, abs=0.05)
+    assert mark.evidence["phone_excess_s"] == pytest.approx(0.30, abs=0.01)
+
+
+def test_a_phone_longer_by_a_ratio_but_not_by_enough_time_is_not_lengthening():
+    # a short phone doubled: ratio 2.5 but only 0.09 s beyond its norm (phone_excess_s 0.15)
+    words = regular_words(24, lengths={8: 0.39})
+    t = _with_phones(make_transcript(words), lambda k: (0.06, None))
+    t = annotate(t)
+    assert not of_type(t, "lengthening")
+
+
+def test_final_lengthening_is_the_speakers_norm_at_unit_ends():
+    """Every unit-final vowel is 2.3x long (the speaker's final lengthening, long enough to be
+    marked against the other words' norm); one final vowel held twice as long again is marked,
+    the others are not."""
+    words, t0 = [], 0.2
+    for unit in range(6):
+        for k in range(6):
+            length = 0.3 if k < 5 else (0.62 if unit != 3 else 1.3)
+            words.append(("ba", round(t0, 3), round(t0 + length, 3), "S1"))
+            t0 += length + (0.05 if k < 5 else 0.6)
+    pauses = [Pause(start_s=words[k][2], end_s=words[k + 1][1], duration_s=round(words[k + 1][1] - words[k][2], 3),
+                    speaker_before="S1", speaker_after="S1") for k in range(5, 35, 6)]
+    t = annotate(_with_phones(make_transcript(words, pauses=pauses)))
+    marks = of_type(t, "lengthening")
+    assert [m.first_word for m in marks] == [23]
+    assert marks[0].evidence["final_lengthening_factor"] == pytest.approx(0.56 / 0.24, abs=0.05)
+
+
+def test_in_an_aligned_recording_words_without_phones_are_not_judged():
+    from capture.record import replace
+
+    words = regular_words(24, lengths={8: 0.8})
+    t = _with_phones(make_transcript(words))
+    t = replace(t, words=tuple(replace(w, phones=(), aligned=False) if k == 8 else w for k, w in enumerate(t.words)))
+    assert not of_type(annotate(t), "lengthening")  # its held sound alone would be (test above)
+
+
 # --------------------------------------------------------------------------- overlap, output
 
 

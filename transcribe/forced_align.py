@@ -243,6 +243,27 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
         phones = tuple(Phone(label, round(a, 3), round(b, 3)) for label, a, b in span[2])
         out.append(replace(w, start_s=round(span[0], 3), end_s=round(span[1], 3), aligned=True, phones=phones))
         stats["aligned"] += 1
+    out = _between_aligned_neighbours(out)
     logger.debug("aligned %d of %d words (%d of %d chunks failed)", stats["aligned"], len(words),
                  stats["chunks_failed"], stats["chunks_tried"])
     return out, stats
+
+
+def _between_aligned_neighbours(words: list[Word]) -> list[Word]:
+    """A word the aligner could not place keeps the recogniser's times, but within the room its
+    aligned neighbours leave (the recogniser's span can reach over them), so the words stay in
+    their spoken order. With no room left it sits, zero-length, where the neighbours meet."""
+    out = list(words)
+    for k, w in enumerate(out):
+        if w.aligned:
+            continue
+        before = next((out[j].end_s for j in range(k - 1, -1, -1) if out[j].aligned), None)
+        after = next((out[j].start_s for j in range(k + 1, len(out)) if out[j].aligned), None)
+        start, end = w.start_s, w.end_s
+        if before is not None:
+            start, end = max(start, before), max(end, before)
+        if after is not None:
+            start, end = min(start, after), min(end, after)
+        if (start, end) != (w.start_s, w.end_s):
+            out[k] = replace(w, start_s=round(start, 3), end_s=round(end, 3))
+    return out

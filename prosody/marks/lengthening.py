@@ -1,45 +1,132 @@
 """Lengthening (``::``): a sound held clearly longer than the speaker's norm, while the words
 around it are not slow too (a slow stretch is tempo).
 
-The held sound is each word's longest run of frames near its loudest level (``held_s``, see
-``prosody.baselines``): the sustained vowel or continuant that a prolonged sound stretches. It is
-compared with the median held time of the speaker's words. A whole word's length would also
-count its consonants and the recogniser's edge errors, which vary more from word to word than
-the prolongations Jefferson's colons mark. Without phone boundaries the held sound is not
-named: renderers put the colons after the last vowel letter of the word, a documented
-approximation."""
+Where the forced aligner placed a word's phones (``Word.phones``, English), each sound that can
+be held (vowels, nasals, liquids, glides, fricatives; not stops or affricates) is compared with
+the same speaker's median duration of that phone, taken over the words that do not end an
+intonation unit: the sound held longest beyond its norm must reach ``phone_ratio`` times the
+norm *and* ``phone_excess_s`` beyond it (the aligner's phones come in 10 ms frames, at least 30 ms
+each, so a short phone's ratio alone is noisy: with the ratio alone every fifth word of the LJ
+reader would be lengthened). The last word of a unit is lengthened by every speaker before a
+boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), so there the norm
+is scaled by the speaker's own final lengthening (the median phone ratio of their unit-final
+words, at least 1). The evidence names the held phone; the renderers still put the colons after
+the word's last vowel letter (a phone does not map onto letters reliably).
+
+In a recording without phones (other languages, or ``--no-align``) the rule falls back on the
+*held* sound (in an aligned recording, words the aligner could not place are not judged): each word's longest run of frames near its loudest level (``held_s``, see
+``prosody.baselines``) against the median held time of the speaker's words.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
+import numpy as np
+
 from capture.record import Mark
 from prosody.marks.context import Context, confidence, median_or_none, r
+from prosody.marks.emphasis import unit_final
+
+HOLDABLE = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW",
+            "M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
+VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
 
 
-def ratio(ctx: Context, i: int) -> float | None:
+def held_ratio(ctx: Context, i: int) -> float | None:
+    """The word's held time over the speaker's median held time (the fallback measure)."""
     norm = ctx.baseline(i).held_median_s
     held = ctx.measures[i].held_s
     return held / norm if norm and held > 0 else None
 
 
+class PhoneNorms:
+    """Per speaker: median duration of each phone over words that do not end a unit, the median of
+    vowels and of consonants as fallbacks, and the speaker's final lengthening factor."""
+
+    def __init__(self, ctx: Context):
+        finals = unit_final(ctx)
+        self.by_speaker: dict = {}
+        for speaker, mine in ctx.by_speaker.items():
+            durations: dict[str, list[float]] = {}
+            for i in mine:
+                if i not in finals:
+                    for p in ctx.transcript.words[i].phones:
+                        durations.setdefault(p.label, []).append(p.end_s - p.start_s)
+            norms = {label: float(np.median(v)) for label, v in durations.items() if len(v) >= MIN_PHONES}
+            vowels = [d for label, v in durations.items() if label in VOWELS for d in v]
+            others = [d for label, v in durations.items() if label not in VOWELS for d in v]
+            classes = {True: float(np.median(vowels)) if vowels else None,
+                       False: float(np.median(others)) if others else None}
+            self.by_speaker[speaker] = (norms, classes)
+        self.final_factor = {}
+        for speaker, mine in ctx.by_speaker.items():
+            ratios = [self._ratios(ctx, i, 1.0) for i in mine if i in finals]
+            values = [max(x for _, x, _ in got) for got in ratios if got]
+            self.final_factor[speaker] = max(1.0, float(np.median(values))) if len(values) >= 3 else 1.0
+        self.finals = finals
+
+    def norm(self, speaker, label: str) -> Optional[float]:
+        norms, classes = self.by_speaker[speaker]
+        return norms.get(label, classes[label in VOWELS])
+
+    def _ratios(self, ctx: Context, i: int, factor: float) -> list[tuple[str, float, float]]:
+        speaker = ctx.transcript.words[i].speaker
+        out = []
+        for p in ctx.transcript.words[i].phones:
+            norm = self.norm(speaker, p.label) if p.label in HOLDABLE else None
+            if norm:
+                out.append((p.label, (p.end_s - p.start_s) / (norm * factor), p.end_s - p.start_s - norm * factor))
+        return out
+
+    def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float]]:
+        """(phone, duration / norm, seconds beyond the norm) for each holdable phone of word i."""
+        factor = self.final_factor[ctx.transcript.words[i].speaker] if i in self.finals else 1.0
+        return self._ratios(ctx, i, factor)
+
+    def word_ratio(self, ctx: Context, i: int) -> Optional[float]:
+        """Geometric mean of the word's phone ratios: how slowly the whole word was said."""
+        got = self.ratios(ctx, i)
+        return math.exp(float(np.mean([math.log(x) for _, x, _ in got]))) if got else None
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.lengthening
     words = ctx.transcript.words
+    phones = PhoneNorms(ctx) if any(w.phones for w in words) else None
     marks = []
     for i in ctx.order:
-        mine = ratio(ctx, i)
-        if mine is None or mine < th.held_ratio:
-            continue
-        around = median_or_none(ratio(ctx, j) for j in ctx.neighbours(i, 2))
+        if phones is not None:  # an aligned recording: words without phones are not judged
+            got = phones.ratios(ctx, i) if words[i].phones else []
+            if not got:
+                continue
+            label, mine, excess = max(got, key=lambda g: g[2])
+            if mine < th.phone_ratio or excess < th.phone_excess_s:
+                continue
+            around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
+            limit = th.phone_ratio
+            evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
+                        "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
+                        "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s}
+        else:
+            mine = held_ratio(ctx, i)
+            if mine is None or mine < th.held_ratio:
+                continue
+            around = median_or_none(held_ratio(ctx, j) for j in ctx.neighbours(i, 2))
+            limit = th.held_ratio
+            norm = ctx.baseline(i).held_median_s
+            excess = ctx.measures[i].held_s - norm
+            evidence = {"held_ratio": r(mine), "held_s": ctx.measures[i].held_s, "speaker_held_median_s": norm,
+                        "held_ratio_threshold": th.held_ratio}
         if around is not None and around > th.neighbour_ratio_max:
             continue
-        norm = ctx.baseline(i).held_median_s
-        excess = ctx.measures[i].held_s - norm
         colons = int(min(3, max(1, round(excess / th.colon_per_s))))
         marks.append(Mark(
             type="lengthening", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
-            speaker=words[i].speaker, value=colons, confidence=confidence(mine, th.held_ratio),
-            evidence={"held_ratio": r(mine), "held_s": ctx.measures[i].held_s, "speaker_held_median_s": norm,
-                      "neighbours_ratio": r(around), "held_ratio_threshold": th.held_ratio,
-                      "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s},
+            speaker=words[i].speaker, value=colons, confidence=confidence(mine, limit),
+            evidence={**evidence, "neighbours_ratio": r(around), "neighbour_ratio_max": th.neighbour_ratio_max,
+                      "colon_per_s": th.colon_per_s},
         ))
     return marks
