@@ -328,6 +328,22 @@ def test_tempo_is_judged_against_the_surrounding_talk():
     assert not [m for m in tempo if m.last_word < 150]
 
 
+def test_in_an_aligned_recording_short_silences_between_words_are_talking_time():
+    """Words of the usual length with 0.15 s between them (a micropause or less) are slower talk
+    than the same words 0.03 s apart; timed pauses are not talk. Only aligned word edges tell
+    such silences from the words: with the recogniser's, each word's sounding time is used."""
+    from capture.record import replace
+
+    words, t0 = [], 0.2
+    for k in range(30):
+        words.append(("ba", round(t0, 3), round(t0 + 0.25, 3), "S1"))
+        t0 += 0.25 + (0.15 if 10 <= k <= 14 else 0.03)
+    recognised = make_transcript(words)
+    aligned = replace(recognised, words=tuple(replace(w, aligned=True) for w in recognised.words))
+    assert [(m.value, m.first_word, m.last_word) for m in of_type(annotate(aligned), "tempo")] == [("slower", 10, 14)]
+    assert not of_type(annotate(recognised), "tempo")
+
+
 def test_a_long_word_without_a_held_sound_is_not_lengthening():
     words = regular_words(14, lengths={8: 0.8})
     a, b = words[8][1], words[8][2]

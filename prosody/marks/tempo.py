@@ -2,8 +2,9 @@
 rate lies beyond the speaker's median rate by more than ``mads`` median absolute deviations, as
 GailBot marks tempo.
 
-Rates are compared on a log scale, so a stretch said 25 % faster and one 25 % slower lie equally
-far from the median. The speaker's distribution is that of the rates over windows of
+A word's time is its share of the speaker's talking time (``talk_seconds``: in a forced-aligned
+recording the silences shorter than a micropause count as talk). Rates are compared on a log
+scale, so a stretch said 25 % faster and one 25 % slower lie equally far from the median. The speaker's distribution is that of the rates over windows of
 ``window_words`` words (single word durations from a recogniser are too noisy). For each
 candidate run it is taken without the windows that overlap the run, and over at most
 ``REFERENCE_WORDS`` words on either side: the stretch being judged does not pull the reference
@@ -94,13 +95,36 @@ def stretches(syllables: np.ndarray, seconds: np.ndarray, th) -> list[tuple]:
     return found
 
 
+def talk_seconds(ctx: Context, mine: list[int]) -> dict[int, float]:
+    """Each word's share of the speaker's talking time. In a forced-aligned recording: from the
+    word's start to the next word's start when the silence between them is shorter than a
+    micropause (a stop's closure, a breath between words: part of the flow of talk, and what a
+    slowed stretch stretches too), else to its own end; timed pauses are not talk. Otherwise the
+    word's sounding time (its recognised span's frames above the silence level), as the
+    recogniser's edges cannot tell a short silence from the word."""
+    words = ctx.transcript.words
+    if not any(words[i].aligned for i in mine):
+        return {i: ctx.measures[i].sounding_s for i in mine}
+    micro = ctx.thresholds.pauses.micropause_below_s
+    out = {}
+    for k, i in enumerate(mine):
+        seconds = words[i].end_s - words[i].start_s
+        if k + 1 < len(mine):
+            gap = words[mine[k + 1]].start_s - words[i].end_s
+            if 0 < gap < micro:
+                seconds += gap
+        out[i] = max(0.0, seconds)
+    return out
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.tempo
     marks = []
     for speaker, mine in ctx.by_speaker.items():
-        timed = [i for i in mine if ctx.measures[i].sounding_s > 0 and ctx.measures[i].syllables > 0]
+        talk = talk_seconds(ctx, mine)
+        timed = [i for i in mine if talk[i] > 0 and ctx.measures[i].syllables > 0]
         syllables = np.array([ctx.measures[i].syllables for i in timed], dtype=float)
-        seconds = np.array([ctx.measures[i].sounding_s for i in timed], dtype=float)
+        seconds = np.array([talk[i] for i in timed], dtype=float)
         for gained, a, b, deviation, log_median, mad, limit in stretches(syllables, seconds, th):
             first, last = timed[a], timed[b]
             marks.append(Mark(
