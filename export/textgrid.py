@@ -1,4 +1,5 @@
-"""Praat: ``<stem>.TextGrid`` with word, turn, pause and mark tiers per speaker, plus the F0 track
+"""Praat: ``<stem>.TextGrid`` with word, turn, pause and mark tiers per speaker (and a phone tier
+where the forced aligner placed the words' sounds), plus the F0 track
 as ``<stem>.PitchTier`` and the intensity track as ``<stem>.IntensityTier``.
 
 Written in Praat's long text format (UTF-8), which Praat, praatio and parselmouth all read.
@@ -62,6 +63,9 @@ def tiers_of(transcript: Transcript) -> list[tuple[str, list[tuple[float, float,
         words = words_of(transcript, who.id)
         times = without_overlaps([(w.start_s, w.end_s) for _, w in words])
         tiers.append((f"{who.label} words", [(a, b, w.text) for (a, b), (_, w) in zip(times, words)]))
+        phones = [(p.start_s, p.end_s, p.label) for _, w in words for p in w.phones]
+        if phones:  # the forced aligner's sounds (English recordings)
+            tiers.append((f"{who.label} phones", sorted(phones)))
         turns = []
         for utt in transcript.utterances:
             members = [k for k, (i, _) in enumerate(words) if utt.first_word <= i <= utt.last_word]

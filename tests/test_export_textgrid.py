@@ -73,3 +73,22 @@ def test_textgrid_is_written_in_praats_own_text_format(exported):
     text = exported[".TextGrid"].read_text(encoding="utf-8")
     assert text.startswith('File type = "ooTextFile"\nObject class = "TextGrid"\n')
     assert '"María José Núñez words"' in text and '"日本語"' in text
+
+
+def test_aligned_phones_become_a_tier_praat_reads(tmp_path):
+    textgrid = pytest.importorskip("praatio.textgrid")
+    from capture.record import Phone, replace
+    from export.textgrid import write
+
+    t = sample_transcript()
+    first = t.words[0]
+    middle = round((first.start_s + first.end_s) / 2, 3)
+    words = (replace(first, aligned=True, phones=(Phone("HH", first.start_s, middle), Phone("AY", middle, first.end_s))),
+             *t.words[1:])
+    (path, *_rest) = write(replace(t, words=words), tmp_path, stem="x")
+    tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    label = next(s.label for s in SPEAKERS if s.id == first.speaker)
+    entries = tg.getTier(f"{label} phones").entries
+    assert [(round(e.start, 3), round(e.end, 3), e.label) for e in entries] == [
+        (first.start_s, middle, "HH"), (middle, first.end_s, "AY")]
+    assert not any(name.endswith(" phones") and not name.startswith(label) for name in tg.tierNames)
