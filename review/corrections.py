@@ -369,7 +369,10 @@ def correct(transcript: Transcript, layer: CorrectionLayer) -> Corrected:
             continue
         new_index[i] = len(new_words)
         origin.append(i)
-        new_words.append(w if (text[i], spk[i]) == (w.text, w.speaker) else replace(w, text=text[i], speaker=spk[i]))
+        if (text[i], spk[i]) == (w.text, w.speaker):
+            new_words.append(w)
+        else:  # a corrected word keeps its (aligned) times, but the aligner's phones were another word's
+            new_words.append(replace(w, text=text[i], speaker=spk[i], phones=w.phones if text[i] == w.text else ()))
 
     utterances = _utterances(transcript, new_words, origin, starts, spk)
     speaker_changed = any(spk[i] != words[i].speaker for i in range(n))

@@ -188,3 +188,16 @@ def test_corrections_survive_processing_the_recording_again(folder: Path):
     add_edit(folder, "word.text", {"word": 1, "text": "who"})
     write_output_dir(small_transcript(), folder)  # what `tonescribe process` does for the same file
     assert load_corrected(folder).words[1].text == "who"
+
+
+def test_a_corrected_word_loses_the_phones_of_the_word_it_replaced(tmp_path: Path):
+    from capture.record import Phone, replace
+
+    t = small_transcript()
+    words = tuple(replace(w, aligned=True, phones=(Phone("X", w.start_s, w.end_s),)) for w in t.words)
+    folder = write_output_dir(replace(t, words=words), tmp_path / "x")
+    add_edit(folder, "word.text", {"word": 2, "text": "is"})
+    add_edit(folder, "word.speaker", {"first_word": 3, "last_word": 3, "speaker": "S2"})
+    corrected = load_corrected(folder)
+    assert corrected.words[2].phones == () and corrected.words[2].aligned
+    assert corrected.words[3].phones == words[3].phones and corrected.words[1].phones == words[1].phones
