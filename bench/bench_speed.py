@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 AMI = CORPUS / "ami_mixture_4spk" / "mixture.wav"
-STAGE_ORDER = ("model_load", "decode", "asr", "diarization", "prosody", "write")
+STAGE_ORDER = ("model_load", "decode", "asr", "align", "diarization", "prosody", "write")
 PACKAGES = ("capture", "transcribe", "prosody")
 # as capture/offline.py sets them, for code too old to set them itself
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",

@@ -39,6 +39,8 @@ logger = logging.getLogger("tonescribe.align")
 FRAME_S = 0.01  # PocketSphinx's frame rate: 100 frames a second
 SAMPLES_PER_FRAME = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
 PHONE_EDGE_FRAMES = 5  # the phone pass may move a word's edges by this much and keep its phones
+PHONE_GROUP_TOKENS = 12  # longer chunks get their phones in groups of this many words (the pass fails on long ones)
+MIN_SPLIT_WORDS = 3  # a failed chunk of fewer words is not split again: single words align poorly and slowly
 SPEECH_FILLER = "[SPEECH]"
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
@@ -83,7 +85,9 @@ class WordAligner:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            self._decoder = Decoder(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, loglevel="FATAL")
+            # topn=2 (of 4) Gaussians per senone: ~20 % faster, word edges unchanged on the edited
+            # LJ items (starts p90 60 ms either way)
+            self._decoder = Decoder(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, topn=2, loglevel="FATAL")
         return self._decoder
 
     def tokens(self, text: str) -> list[str]:
@@ -106,14 +110,16 @@ class WordAligner:
             segments = self._words(pcm, flat)
             if segments is None:
                 return None
-            phones = self._phones(pcm, flat)
-            if phones is None:  # the phone pass gave up on the whole chunk: word by word instead
+            phones = self._phones(pcm, flat) if len(flat) <= PHONE_GROUP_TOKENS else None
+            if phones is None:  # long chunk, or the phone pass gave up on it: in groups between words
                 phones = []
-                for token, (a, b) in zip(flat, segments):
-                    lo = max(0, (a - 2) * SAMPLES_PER_FRAME)
-                    got = self._phones(pcm[2 * lo: 2 * (b + 3) * SAMPLES_PER_FRAME], [token])
-                    phones.append([(label, a_ + lo // SAMPLES_PER_FRAME, b_ + lo // SAMPLES_PER_FRAME)
-                                   for label, a_, b_ in got[0]] if got else [])
+                for g in range(0, len(flat), PHONE_GROUP_TOKENS):
+                    group = flat[g: g + PHONE_GROUP_TOKENS]
+                    lo = max(0, segments[g][0] - 2)
+                    hi = segments[g + len(group) - 1][1] + 2
+                    got = self._phones(pcm[2 * lo * SAMPLES_PER_FRAME: 2 * hi * SAMPLES_PER_FRAME], group, first_pass=True)
+                    phones += ([[(label, a + lo, b + lo) for label, a, b in part] for part in got] if got
+                               else [[] for _ in group])
         out, k = [], 0
         for word in tokens:
             first, last = segments[k], segments[k + len(word) - 1]
@@ -140,14 +146,14 @@ class WordAligner:
         segments = [(s.start_frame, s.end_frame + 1) for s in (decoder.seg() or []) if s.word not in _FILLERS]
         return segments if len(segments) == len(flat) else None
 
-    def _phones(self, pcm: bytes, flat: list[str]) -> Optional[list[list[tuple[str, int, int]]]]:
-        """Second pass (after ``_words`` on the same text and samples): each token's phones as
-        (label, start frame, end frame), or None when the pass fails (it prunes harder than the
-        first on long chunks)."""
+    def _phones(self, pcm: bytes, flat: list[str], *, first_pass: bool = False) -> Optional[list[list[tuple[str, int, int]]]]:
+        """Second pass (after ``_words`` on the same text and samples, or after its own first pass
+        with ``first_pass``): each token's phones as (label, start frame, end frame), or None when
+        the pass fails (it prunes harder than the first on long chunks)."""
         decoder = self._load()
         try:
-            if len(flat) == 1:
-                decoder.set_align_text(flat[0])
+            if first_pass:
+                decoder.set_align_text(" ".join(flat))
                 self._decode(decoder, pcm)
             decoder.set_alignment()
             self._decode(decoder, pcm)
@@ -232,7 +238,7 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
             spans[a:b] = got
         else:
             stats["chunks_failed"] += 1
-            if b - a > 1:
+            if b - a >= MIN_SPLIT_WORDS:
                 m = widest_gap(a, b)
                 stack += [(m, b), (a, m)]
     out = []
