@@ -21,7 +21,7 @@ pass of the aligner over the chunk, or word by word where that pass gives up on 
 doing it in groups of 12 words instead was hardly faster and left 45 % instead of 76 % of the
 edited LJ words with phones).
 English only: other languages keep the recogniser's times. The cost is about 5 % of real time on
-one core (``bench/bench_speed.py``: 32 s for 10 minutes of corpus audio).
+one core (``bench/bench_speed.py``: 33 s for 10 minutes of corpus audio).
 """
 
 from __future__ import annotations
