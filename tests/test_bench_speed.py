@@ -20,7 +20,7 @@ from bench import bench_speed, long_audio
 REPO = Path(__file__).resolve().parents[1]
 
 FIXTURE = REPO / "tests" / "fixtures" / "diarization_two_voices.ogg"  # 32 s, two voices
-PIPELINE_STAGES = ("decode", "asr", "diarization", "prosody")
+PIPELINE_STAGES = ("decode", "asr", "align", "diarization", "prosody")
 
 
 def test_rss_sampler_sees_a_stage_take_memory():

@@ -77,7 +77,7 @@ def test_slow_copy_is_taken_once_after_it_completes(clips, dirs, watchers):
     assert w.terminate() == 0
     [job] = assert_store_matches_outputs(out)
     assert job["sha256"] == sha256(clips["hello"]) == sha256(target)
-    assert stage_runs(out)[job["sha256"]] == {"decode": 1, "asr": 1, "diarization": 1, "prosody": 1}
+    assert stage_runs(out)[job["sha256"]] == {"decode": 1, "asr": 1, "align": 1, "diarization": 1, "prosody": 1}
     transcript = json.loads((out / "slow copy" / "transcript.json").read_text())
     assert transcript["words"], "the complete sentence should be recognised"
     assert target.read_bytes() == data
@@ -125,7 +125,7 @@ def test_burst_of_200_files_each_processed_once(clips, dirs, watchers, tmp_path)
     jobs = assert_store_matches_outputs(out)
     assert len(jobs) == total and {j["state"] for j in jobs} == {"done"}
     runs = stage_runs(out)
-    assert all(runs[j["sha256"]] == {"decode": 1, "asr": 1, "diarization": 1, "prosody": 1} for j in jobs)
+    assert all(runs[j["sha256"]] == {"decode": 1, "asr": 1, "align": 1, "diarization": 1, "prosody": 1} for j in jobs)
     assert {"intervista è già", "Gespräch Nr 2", "a link", "linked2"} <= {j["name"] for j in jobs}
     after = status_text(out)
     assert "watcher: not running" in after and f"{total}/{total} finished ({total} done, 0 failed)" in after
