@@ -37,6 +37,7 @@ import numpy as np
 
 from capture.audio16k import Audio16k
 from capture.decode import ASR_SAMPLE_RATE_HZ
+from capture.device import available_cpu_cores
 from capture.record import Phone, Word, replace
 
 logger = logging.getLogger("tonescribe.align")
@@ -44,6 +45,8 @@ logger = logging.getLogger("tonescribe.align")
 FRAME_S = 0.01  # PocketSphinx's frame rate: 100 frames a second
 SAMPLES_PER_FRAME = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
 PHONE_EDGE_FRAMES = 5  # the phone pass may move a word's edges by this much and keep its phones
+MAX_WORKERS = 8
+PARALLEL_MIN_AUDIO_S = 60.0  # shorter recordings are aligned in this process (starting workers takes ~1 s)
 SPEECH_FILLER = "[SPEECH]"
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
@@ -56,10 +59,12 @@ class AlignOptions:
     margin_s: float = 0.3  # audio kept before the first and after the last word of a recording
     max_shift_s: float = 0.6  # an aligned word further than this outside the recognised span is not believed
     min_word_s: float = 0.03  # nor an aligned word shorter than this
+    workers: int = 0  # processes for long recordings: 0 = the cores this process may use (at most MAX_WORKERS)
 
     def __post_init__(self):
-        if self.gap_s <= 0 or self.max_words < 1 or self.margin_s < 0 or self.max_shift_s <= 0:
-            raise ValueError("AlignOptions: gap_s and max_shift_s must be > 0, max_words >= 1, margin_s >= 0")
+        if self.gap_s <= 0 or self.max_words < 1 or self.margin_s < 0 or self.max_shift_s <= 0 or self.workers < 0:
+            raise ValueError("AlignOptions: gap_s and max_shift_s must be > 0, max_words >= 1, margin_s and "
+                             "workers >= 0")
 
 
 def applies_to(language: Optional[str]) -> bool:
@@ -73,6 +78,7 @@ class WordAligner:
     def __init__(self, options: AlignOptions = AlignOptions()):
         self.options = options
         self._decoder = None
+        self._pool = None
         self._lock = threading.Lock()
 
     def identity(self) -> dict:
@@ -88,8 +94,31 @@ class WordAligner:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            self._decoder = Decoder(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, loglevel="FATAL")
+            self._decoder = Decoder(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, dither=False, loglevel="FATAL")
         return self._decoder
+
+    def map_units(self, jobs: list, *, parallel: bool) -> list[tuple[list, int, int]]:
+        """``align_unit`` over (samples, lo_s, times, tokens, hi_s) jobs, in order: in up to
+        ``workers`` processes (started once, kept for later recordings) when ``parallel``."""
+        workers = min(self.options.workers or available_cpu_cores(), MAX_WORKERS, len(jobs))
+        if not parallel or workers < 2:
+            return [align_unit(self, *job) for job in jobs]
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the parent may hold CUDA contexts and model threads
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_start, initargs=(self.options,))
+        # longest first, so a long stretch does not start last
+        order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][0]))
+        results = dict(zip(order, self._pool.map(_worker_align_unit, [jobs[k] for k in order])))
+        return [results[k] for k in range(len(jobs))]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def tokens(self, text: str) -> list[str]:
         """The dictionary words of one recognised word, or the speech filler when any is unknown."""
@@ -161,8 +190,12 @@ class WordAligner:
             return None
         return found if len(found) == len(flat) else None
 
-    @staticmethod
-    def _decode(decoder, pcm: bytes) -> None:
+    def _decode(self, decoder, pcm: bytes) -> None:
+        # PocketSphinx's feature extraction carries state from one utterance to the next (3 of 806
+        # words of a 4-minute recording moved by 10-20 ms when the chunks came in another order);
+        # starting it afresh makes each chunk's alignment independent of the ones before, and so of
+        # which worker process takes it (costs ~20 microseconds)
+        decoder.reinit_feat()
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
@@ -185,10 +218,12 @@ def _word_phones(alignment) -> list[list[tuple[str, int, int]]]:
 def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
                 channel: Optional[int] = None) -> tuple[list[Word], dict]:
     """``words`` (one channel's, in time order) with aligned times where the aligner succeeded,
-    and counts of what happened."""
+    and counts of what happened. The stretches between long gaps are aligned independently, in
+    worker processes when the recording is long and there are cores to spare (PocketSphinx holds
+    Python's GIL, so threads would not help)."""
     opts = aligner.options
     words = list(words)
-    spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
+    times = [(w.start_s, w.end_s) for w in words]
     tokens = [aligner.tokens(w.text) for w in words]
     duration_s = audio.frames_16k / ASR_SAMPLE_RATE_HZ
     stats = {"words": len(words), "aligned": 0, "chunks_tried": 0, "chunks_failed": 0,
@@ -199,47 +234,24 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
         b = min(audio.frames_16k, int(round(stop_s * ASR_SAMPLE_RATE_HZ)))
         return audio.read_16k(a, b, channel=channel) if b > a else np.zeros(0, dtype=np.float32)
 
-    def cut_before(k: int) -> float:
-        """The quietest 10 ms between word k-1 and word k (their recognised edges +-0.1 s)."""
-        lo = min(words[k - 1].end_s, words[k].start_s) - 0.1
-        hi = max(words[k - 1].end_s, words[k].start_s) + 0.1
-        x = read(lo, hi)
-        hop = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
-        n = len(x) // hop
-        if n == 0:
-            return (lo + hi) / 2
-        energy = np.mean(x[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1)
-        return max(0.0, lo) + (int(np.argmin(energy)) + 0.5) * FRAME_S
-
-    def widest_gap(a: int, b: int) -> int:
-        gaps = [words[k].start_s - words[k - 1].end_s for k in range(a + 1, b)]
-        return a + 1 + int(np.argmax(gaps)) if max(gaps) > 0.05 else a + (b - a) // 2
-
-    chunks, start = [], 0
+    jobs = []
+    start = 0
     for k in range(1, len(words) + 1):
-        if k == len(words) or words[k].start_s - words[k - 1].end_s >= opts.gap_s:
-            chunks.append((start, k))
+        if k == len(words) or times[k][0] - times[k - 1][1] >= opts.gap_s:
+            a, b = start, k
+            lo = max(_quietest_between(read, times[a - 1], times[a]) if a > 0 else 0.0,
+                     times[a][0] - (1.0 if a > 0 else opts.margin_s), 0.0)
+            hi = min(_quietest_between(read, times[b - 1], times[b]) if b < len(words) else duration_s,
+                     times[b - 1][1] + (1.0 if b < len(words) else opts.margin_s))
+            jobs.append((a, b, lo, hi))
             start = k
-    stack = chunks[::-1]
-    while stack:
-        a, b = stack.pop()
-        if b - a > opts.max_words:
-            m = widest_gap(a, b)
-            stack += [(m, b), (a, m)]
-            continue
-        lo = max(cut_before(a) if a > 0 else 0.0, words[a].start_s - (1.0 if a > 0 else opts.margin_s))
-        hi = min(cut_before(b) if b < len(words) else duration_s,
-                 words[b - 1].end_s + (1.0 if b < len(words) else opts.margin_s))
-        stats["chunks_tried"] += 1
-        got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
-        if got is not None and all(w.start_s - opts.max_shift_s <= e and s <= w.end_s + opts.max_shift_s
-                                   and e - s >= opts.min_word_s for (s, e, _p), w in zip(got, words[a:b])):
-            spans[a:b] = got
-        else:
-            stats["chunks_failed"] += 1
-            if b - a > 1:
-                m = widest_gap(a, b)
-                stack += [(m, b), (a, m)]
+    spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
+    results = aligner.map_units([(read(lo, hi), lo, times[a:b], tokens[a:b], hi) for a, b, lo, hi in jobs],
+                                parallel=sum(hi - lo for _, _, lo, hi in jobs) >= PARALLEL_MIN_AUDIO_S)
+    for (a, b, _lo, _hi), (got, tried, failed) in zip(jobs, results):
+        spans[a:b] = got
+        stats["chunks_tried"] += tried
+        stats["chunks_failed"] += failed
     out = []
     for w, span, tok in zip(words, spans, tokens):
         if span is None or tok == [SPEECH_FILLER]:
@@ -252,6 +264,72 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
     logger.debug("aligned %d of %d words (%d of %d chunks failed)", stats["aligned"], len(words),
                  stats["chunks_failed"], stats["chunks_tried"])
     return out, stats
+
+
+def _quietest_between(read, before: tuple[float, float], after: tuple[float, float]) -> float:
+    """The quietest 10 ms between two words (their recognised edges +-0.1 s)."""
+    lo = min(before[1], after[0]) - 0.1
+    hi = max(before[1], after[0]) + 0.1
+    x = read(lo, hi)
+    n = len(x) // SAMPLES_PER_FRAME
+    if n == 0:
+        return (lo + hi) / 2
+    energy = np.mean(x[: n * SAMPLES_PER_FRAME].reshape(n, SAMPLES_PER_FRAME).astype(np.float64) ** 2, axis=1)
+    return max(0.0, lo) + (int(np.argmin(energy)) + 0.5) * FRAME_S
+
+
+def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Sequence[tuple[float, float]],
+               tokens: Sequence[Sequence[str]], hi_s: float) -> tuple[list, int, int]:
+    """Align one stretch of words (their recognised ``times``) whose audio is ``samples`` from
+    ``lo_s`` to ``hi_s``: the whole stretch at once, and a stretch the aligner cannot finish split
+    at its widest gap (cut at the quietest 10 ms) and tried again, down to single words. Returns
+    the (start_s, end_s, phones) or None of each word, and the chunks tried and failed."""
+    opts = aligner.options
+    n = len(times)
+    spans: list = [None] * n
+    tried = failed = 0
+
+    def read(start_s: float, stop_s: float) -> np.ndarray:
+        a = max(0, int(round((start_s - lo_s) * ASR_SAMPLE_RATE_HZ)))
+        b = min(len(samples), int(round((stop_s - lo_s) * ASR_SAMPLE_RATE_HZ)))
+        return samples[a:b] if b > a else np.zeros(0, dtype=np.float32)
+
+    def widest_gap(a: int, b: int) -> int:
+        gaps = [times[k][0] - times[k - 1][1] for k in range(a + 1, b)]
+        return a + 1 + int(np.argmax(gaps)) if max(gaps) > 0.05 else a + (b - a) // 2
+
+    stack = [(0, n)]
+    while stack:
+        a, b = stack.pop()
+        if b - a > opts.max_words:
+            m = widest_gap(a, b)
+            stack += [(m, b), (a, m)]
+            continue
+        lo = lo_s if a == 0 else max(_quietest_between(read, times[a - 1], times[a]), times[a][0] - 1.0)
+        hi = hi_s if b == n else min(_quietest_between(read, times[b - 1], times[b]), times[b - 1][1] + 1.0)
+        tried += 1
+        got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
+        if got is not None and all(t[0] - opts.max_shift_s <= e and s <= t[1] + opts.max_shift_s
+                                   and e - s >= opts.min_word_s for (s, e, _p), t in zip(got, times[a:b])):
+            spans[a:b] = got
+        else:
+            failed += 1
+            if b - a > 1:
+                m = widest_gap(a, b)
+                stack += [(m, b), (a, m)]
+    return spans, tried, failed
+
+
+_WORKER_ALIGNER: Optional[WordAligner] = None
+
+
+def _worker_start(options: AlignOptions) -> None:
+    global _WORKER_ALIGNER
+    _WORKER_ALIGNER = WordAligner(options)
+
+
+def _worker_align_unit(job) -> tuple[list, int, int]:
+    return align_unit(_WORKER_ALIGNER, *job)
 
 
 def _between_aligned_neighbours(words: list[Word]) -> list[Word]:
