@@ -344,6 +344,33 @@ def test_in_an_aligned_recording_short_silences_between_words_are_talking_time()
     assert not of_type(annotate(recognised), "tempo")
 
 
+def test_tempo_and_loud_stretches_stay_within_a_turn():
+    """A speaker's slow (or loud) end of one turn and start of the next, with another speaker's
+    turn between, are two stretches, not one running across the other speaker's talk."""
+    words, t0 = [], 0.2
+
+    def add(speaker, n, special=()):
+        nonlocal t0
+        for k in range(n):
+            length = 0.6 if k in special else 0.3
+            words.append(("ba", round(t0, 3), round(t0 + length, 3), speaker))
+            t0 += length + 0.05
+
+    add("S1", 20, special={17, 18, 19})
+    add("S2", 6)
+    add("S1", 20, special={0, 1, 2})
+    t = annotate(make_transcript(words))
+    turns = [range(0, 20), range(20, 26), range(26, 46)]
+    for m in of_type(t, "tempo"):
+        assert any(m.first_word in r and m.last_word in r for r in turns), (m.first_word, m.last_word)
+    assert [(m.value, m.speaker) for m in of_type(t, "tempo")] == [("slower", "S1"), ("slower", "S1")]
+
+    loud = {k for k in (18, 19, 26, 27)}
+    spans = [(words[k][1], words[k][2]) for k in loud]
+    t = annotate(make_transcript(words, db=lambda x: BASE_DB + (9 if any(a <= x <= b for a, b in spans) else 0)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(18, 19), (26, 27)]
+
+
 def test_a_long_word_without_a_held_sound_is_not_lengthening():
     words = regular_words(14, lengths={8: 0.8})
     a, b = words[8][1], words[8][2]

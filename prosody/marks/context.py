@@ -53,6 +53,13 @@ class Context:
         k = self.position[i]
         return self.by_speaker[self.transcript.words[i].speaker][k - 1] if k > 0 else None
 
+    def utterance_of(self, i: int) -> Optional[int]:
+        """The utterance (one speaker's run of talk) word ``i`` belongs to, if any."""
+        if "utterance_of" not in self.cache:
+            self.cache["utterance_of"] = {k: u for u, utt in enumerate(self.transcript.utterances)
+                                          for k in range(utt.first_word, utt.last_word + 1)}
+        return self.cache["utterance_of"].get(i)
+
     def baseline(self, i: int) -> SpeakerBaseline:
         return self.baselines[self.transcript.words[i].speaker]
 

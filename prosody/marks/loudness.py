@@ -23,13 +23,15 @@ def level_difference_db(ctx: Context, i: int) -> float | None:
 
 
 def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
-    """Runs of flagged words that follow each other in their speaker's talk."""
+    """Runs of flagged words that follow each other in their speaker's talk, within one utterance
+    (a run does not continue across another speaker's turn)."""
     runs: list[list[int]] = []
     for speaker, mine in ctx.by_speaker.items():
         for k, i in enumerate(mine):
             if i not in flagged:
                 continue
-            if runs and k > 0 and runs[-1][-1] == mine[k - 1]:
+            if (runs and k > 0 and runs[-1][-1] == mine[k - 1]
+                    and ctx.utterance_of(mine[k - 1]) == ctx.utterance_of(i)):
                 runs[-1].append(i)
             else:
                 runs.append([i])

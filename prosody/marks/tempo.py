@@ -26,6 +26,7 @@ tempo (a long one is lengthening).
 from __future__ import annotations
 
 import math
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -66,14 +67,17 @@ def _not_one_word(syllables: np.ndarray, seconds: np.ndarray, log_median: float,
     return sec > 0 and syl > 0 and abs(math.log(syl / sec) - log_median) > limit
 
 
-def stretches(syllables: np.ndarray, seconds: np.ndarray, th) -> list[tuple]:
+def stretches(syllables: np.ndarray, seconds: np.ndarray, th, groups: Optional[Sequence] = None) -> list[tuple]:
     """(gained_s, a, b, log_deviation, log_median, mad, limit) of the stretches of one speaker's
-    words (time order), strongest first; a, b index the words."""
+    words (time order), strongest first; a, b index the words. With ``groups`` (e.g. each word's
+    utterance) a stretch stays within one group: it does not run across another speaker's turn."""
     n, window = len(syllables), th.window_words
     log_rates = window_log_rates(syllables, seconds, window)
     candidates = []
     for a in range(n):
         for b in range(a + th.min_words - 1, min(n, a + MAX_WORDS)):
+            if groups is not None and groups[b] != groups[a]:
+                break
             ref = reference(log_rates, window, a, b)
             if ref is None:
                 continue
@@ -125,7 +129,8 @@ def find(ctx: Context) -> list[Mark]:
         timed = [i for i in mine if talk[i] > 0 and ctx.measures[i].syllables > 0]
         syllables = np.array([ctx.measures[i].syllables for i in timed], dtype=float)
         seconds = np.array([talk[i] for i in timed], dtype=float)
-        for gained, a, b, deviation, log_median, mad, limit in stretches(syllables, seconds, th):
+        groups = [ctx.utterance_of(i) for i in timed]
+        for gained, a, b, deviation, log_median, mad, limit in stretches(syllables, seconds, th, groups):
             first, last = timed[a], timed[b]
             marks.append(Mark(
                 type="tempo", start_s=ctx.measures[first].start_s, end_s=ctx.measures[last].end_s,
