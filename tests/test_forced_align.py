@@ -153,3 +153,28 @@ def test_worker_processes_give_the_same_alignment_as_one_process():
         pooled_aligner.close()
     assert stats["aligned"] >= 0.8 * len(given)
     assert pooled == alone and pooled_stats == stats
+
+
+def test_a_broken_worker_pool_falls_back_to_aligning_in_this_process(caplog):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def map(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    one = load_audio(FIXTURE).read_16k()
+    gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
+    period_s = (len(one) + len(gap)) / 16000
+    audio = _Samples(np.concatenate([np.concatenate([one, gap]) for _ in range(12)]))
+    given = [Word(w.text, round(w.start_s + k * period_s, 3), round(w.end_s + k * period_s, 3), 0.9)
+             for k in range(12) for w in _late(TRUTH, 0.15, seed=k)]
+    aligner = WordAligner(AlignOptions(workers=2))
+    aligner._pool = Broken()
+    with caplog.at_level("WARNING", logger="tonescribe.align"):
+        got, stats = align_words(audio, given, aligner)
+    assert "aligning in this process instead" in caplog.text and aligner._pool is None
+    assert got == align_words(audio, given, WordAligner(AlignOptions(workers=1)))[0]
+    assert stats["aligned"] >= 0.8 * len(given)
