@@ -306,6 +306,10 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     page.locator("body").press("Space")  # (the click also plays; stop it)
     page.click("#sel-split")
     page.wait_for_function(f"document.querySelectorAll('#lines .line').length === {n_lines + 1}")
+    # the new line's words may render a moment after the line itself (seen once under CI load)
+    page.wait_for_function("(w) => { const e = document.querySelector('#L2 .words');"
+                           " return e !== null && e.innerText.startsWith(w); }", arg=W["text"][split_at],
+                           timeout=15_000)
     assert page.inner_text("#L2 .words").startswith(W["text"][split_at])
     page.click("#L2 button.merge")
     page.wait_for_function(f"document.querySelectorAll('#lines .line').length === {n_lines}")
