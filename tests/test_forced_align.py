@@ -134,16 +134,22 @@ class _Samples:
         return self.x[start: self.frames_16k if stop is None else stop]
 
 
+def _repeated(times: int):
+    """The fixture said ``times`` times, 1.5 s apart, and its words timed recogniser-like (late)."""
+    one = load_audio(FIXTURE).read_16k()
+    gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
+    period_s = (len(one) + len(gap)) / 16000
+    audio = _Samples(np.concatenate([np.concatenate([one, gap]) for _ in range(times)]))
+    given = [Word(w.text, round(w.start_s + k * period_s, 3), round(w.end_s + k * period_s, 3), 0.9)
+             for k in range(times) for w in _late(TRUTH, 0.15, seed=k)]
+    return audio, given
+
+
 def test_worker_processes_give_the_same_alignment_as_one_process():
     """A long recording is aligned stretch by stretch in worker processes; each stretch starts
     from a fresh feature state, so the result does not depend on which process took which stretch
     or in what order (before, 3 of 806 words moved by 10-20 ms with the order)."""
-    one = load_audio(FIXTURE).read_16k()
-    gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
-    period_s = (len(one) + len(gap)) / 16000
-    audio = _Samples(np.concatenate([np.concatenate([one, gap]) for _ in range(14)]))  # 100 s
-    given = [Word(w.text, round(w.start_s + k * period_s, 3), round(w.end_s + k * period_s, 3), 0.9)
-             for k in range(14) for w in _late(TRUTH, 0.15, seed=k)]
+    audio, given = _repeated(14)  # 100 s
     alone, stats = align_words(audio, given, WordAligner(AlignOptions(workers=1)))
     pooled_aligner = WordAligner(AlignOptions(workers=2))
     try:
@@ -165,12 +171,7 @@ def test_a_broken_worker_pool_falls_back_to_aligning_in_this_process():
         def shutdown(self, **kwargs):
             pass
 
-    one = load_audio(FIXTURE).read_16k()
-    gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
-    period_s = (len(one) + len(gap)) / 16000
-    audio = _Samples(np.concatenate([np.concatenate([one, gap]) for _ in range(12)]))
-    given = [Word(w.text, round(w.start_s + k * period_s, 3), round(w.end_s + k * period_s, 3), 0.9)
-             for k in range(12) for w in _late(TRUTH, 0.15, seed=k)]
+    audio, given = _repeated(12)
     aligner = WordAligner(AlignOptions(workers=2))
     aligner._pool = Broken()
     import logging

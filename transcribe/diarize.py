@@ -16,6 +16,7 @@ import numpy as np
 
 from capture.audio16k import BLOCK_FRAMES, Audio16k
 from capture.decode import ASR_SAMPLE_RATE_HZ
+from capture.device import VALID_DEVICES
 from capture.record import Turn
 
 logger = logging.getLogger("tonescribe.diarize")
@@ -42,8 +43,8 @@ class SpeakerOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("the speakers' device must be auto, cpu or cuda")
+        if self.device not in VALID_DEVICES:
+            raise ValueError(f"the speakers' device must be {', '.join(VALID_DEVICES[:-1])} or {VALID_DEVICES[-1]}")
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
             raise ValueError("min_speakers cannot exceed max_speakers")
 

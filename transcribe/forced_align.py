@@ -46,6 +46,7 @@ logger = logging.getLogger("tonescribe.align")
 
 FRAME_S = 0.01  # PocketSphinx's frame rate: 100 frames a second
 SAMPLES_PER_FRAME = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
+BYTES_PER_FRAME = 2 * SAMPLES_PER_FRAME  # 16-bit samples, as PocketSphinx takes them
 PHONE_EDGE_FRAMES = 5  # the phone pass may move a word's edges by this much and keep its phones
 MAX_WORKERS = 8
 PARALLEL_MIN_AUDIO_S = 60.0  # shorter recordings are aligned in this process (starting workers takes ~1 s)
@@ -154,10 +155,10 @@ class WordAligner:
             if phones is None:  # the phone pass gave up on the whole chunk: word by word instead
                 phones = []
                 for token, (a, b) in zip(flat, segments):
-                    lo = max(0, (a - 2) * SAMPLES_PER_FRAME)
-                    got = self._phones(pcm[2 * lo: 2 * (b + 3) * SAMPLES_PER_FRAME], [token], first_pass=True)
-                    phones.append([(label, a_ + lo // SAMPLES_PER_FRAME, b_ + lo // SAMPLES_PER_FRAME)
-                                   for label, a_, b_ in got[0]] if got else [])
+                    lo = max(0, a - 2)
+                    piece = pcm[BYTES_PER_FRAME * lo: BYTES_PER_FRAME * (b + 3)]
+                    got = self._phones(piece, [token]) if self._words(piece, [token]) is not None else None
+                    phones.append([(label, a_ + lo, b_ + lo) for label, a_, b_ in got[0]] if got else [])
         out, k = [], 0
         for word in tokens:
             first, last = segments[k], segments[k + len(word) - 1]
@@ -184,15 +185,12 @@ class WordAligner:
         segments = [(s.start_frame, s.end_frame + 1) for s in (decoder.seg() or []) if s.word not in _FILLERS]
         return segments if len(segments) == len(flat) else None
 
-    def _phones(self, pcm: bytes, flat: list[str], *, first_pass: bool = False) -> Optional[list[list[tuple[str, int, int]]]]:
-        """Second pass (after ``_words`` on the same text and samples, or after its own first pass
-        with ``first_pass``): each token's phones as (label, start frame, end frame), or None when
-        the pass fails (it prunes harder than the first on long chunks)."""
+    def _phones(self, pcm: bytes, flat: list[str]) -> Optional[list[list[tuple[str, int, int]]]]:
+        """Second pass (right after ``_words`` on the same text and samples): each token's phones
+        as (label, start frame, end frame), or None when the pass fails (it prunes harder than the
+        first on long chunks)."""
         decoder = self._load()
         try:
-            if first_pass:
-                decoder.set_align_text(" ".join(flat))
-                self._decode(decoder, pcm)
             decoder.set_alignment()
             self._decode(decoder, pcm)
             found = _word_phones(decoder.get_alignment())

@@ -75,12 +75,14 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
     words = transcript.words
     spans = [(w.start_s, w.end_s) for w in words]
     silence = silence_level_db(db)
-    if silence is None or not words:
+    if silence is None or all(w.aligned for w in words):  # (no words, or every one placed by the aligner)
         return spans
     peaks = nuclei(db, f0, hop_s=hop_s, silence_db=silence)
     speakers = {w.speaker for w in words}
     for speaker in speakers:
         mine = sorted((i for i, w in enumerate(words) if w.speaker == speaker), key=lambda i: words[i].start_s)
+        if all(words[i].aligned for i in mine):
+            continue  # nothing to re-time
         own = peaks
         if len(speakers) > 1:  # leave out nuclei inside other speakers' words
             taken = np.zeros(len(db), dtype=bool)

@@ -29,9 +29,8 @@ from capture.record import Mark
 from prosody.marks.context import Context, confidence, median_or_none, r
 from prosody.marks.emphasis import unit_final
 
-HOLDABLE = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW",
-            "M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
 MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
 
 

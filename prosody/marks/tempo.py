@@ -4,17 +4,18 @@ GailBot marks tempo.
 
 A word's time is its share of the speaker's talking time (``talk_seconds``: in a forced-aligned
 recording the silences shorter than a micropause count as talk). Rates are compared on a log
-scale, so a stretch said 25 % faster and one 25 % slower lie equally far from the median. The speaker's distribution is that of the rates over windows of
-``window_words`` words (single word durations from a recogniser are too noisy). For each
-candidate run it is taken without the windows that overlap the run, and over at most
-``REFERENCE_WORDS`` words on either side: the stretch being judged does not pull the reference
-towards itself (a 5-word stretch is a quarter of a 20-word recording, and with it in the
-reference a slow stretch also turned its normal neighbours "faster"), and in a long recording
-the reference is the surrounding talk. In a recording of under about 25 words the reference is a
-handful of windows, and one very long word or a very slow stretch in them can make the normal
-words beside them read as fast (measured on 14- and 20-word signals; requiring more windows
-removed that but also most judgements in the 15-word synthetic test items). ``min_mad_ratio`` is a floor on the MAD (log units, about
-a fraction of the rate): a short recording has few windows and their MAD can be near zero.
+scale, so a stretch said 25 % faster and one 25 % slower lie equally far from the median. The
+speaker's distribution is that of the rates over windows of ``window_words`` words (single word
+durations from a recogniser are too noisy). For each candidate run it is taken without the
+windows that overlap the run, and over at most ``REFERENCE_WORDS`` words on either side: the
+stretch being judged does not pull the reference towards itself (a 5-word stretch is a quarter
+of a 20-word recording, and with it in the reference a slow stretch also turned its normal
+neighbours "faster"), and in a long recording the reference is the surrounding talk. In a
+recording of under about 25 words the reference is a handful of windows, and one very long word
+or a very slow stretch in them can make the normal words beside them read as fast (measured on
+14- and 20-word signals; requiring more windows removed that but also most judgements in the
+15-word synthetic test items). ``min_mad_ratio`` is a floor on the MAD (log units, about a
+fraction of the rate): a short recording has few windows and their MAD can be near zero.
 
 Every run of ``min_words`` to ``MAX_WORDS`` words beyond the limit is a candidate; the runs kept
 are those with the most time gained or lost against the reference rate, less 0.02 s per word (so
