@@ -249,3 +249,36 @@ def test_auto_device_falls_back_to_the_cpu_when_ctranslate2_cannot_run_on_the_gp
     assert "libcublas.so.12" in recognizer.identity()["device_fallback"]
     with pytest.raises(ValueError, match="--device cuda"):
         Recognizer(AsrOptions(device="cuda"))
+
+
+@pytest.mark.slow
+def test_a_repetition_loop_is_decoded_again_sequentially(speech_65s):
+    """Seen on the prosody test set: the batched decoder (no temperature fallback) turned 9 s of
+    LJ Speech into 219 words, "the proposals which could not resolved all ..." over and over,
+    most of them 0 s long. Such a window (gzip compression ratio 12.7) is decoded again by the
+    sequential decoder; a window that is not a loop is kept as it is."""
+    from faster_whisper.transcribe import Segment, Word as FwWord
+
+    recognizer = Recognizer(AsrOptions(device="cpu", batch_size=2))
+    start_s, end_s = 10.0, 25.0
+    loop_text = " the proposals which could not resolved all" * 20
+    looping = Segment(id=1, seek=0, start=start_s, end=end_s, text=loop_text, tokens=[], avg_logprob=-0.5,
+                      compression_ratio=12.7, no_speech_prob=0.0, temperature=0.0,
+                      words=[FwWord(start=start_s + 0.01 * k, end=start_s + 0.01 * k, word=" all", probability=0.5)
+                             for k in range(150)])
+    fine = Segment(id=2, seek=0, start=30.0, end=31.0, text=" hello there", tokens=[], avg_logprob=-0.2,
+                   compression_ratio=1.1, no_speech_prob=0.0, temperature=0.0,
+                   words=[FwWord(start=30.0, end=30.4, word=" hello", probability=0.9),
+                          FwWord(start=30.4, end=31.0, word=" there", probability=0.9)])
+    out = list(recognizer._without_loops([looping, fine], speech_65s, "en"))
+    again, kept = out[:-1], out[-1]
+    assert kept is fine
+    words = [w for s in again for w in s.words]
+    assert 20 <= len(words) <= 60  # 15 s of the fixture's speech, about 2-3 words a second
+    assert all(start_s - 0.01 <= w.start <= w.end <= end_s + 0.01 for w in words)
+    assert sum(w.word.strip(" .,") == "all" for w in words) < 5
+    sequential = Recognizer(AsrOptions(device="cpu", batch_size=1)).transcribe(
+        speech_65s[int(start_s * 16000):int(end_s * 16000)]).words
+    assert [w.word.strip() for w in words] == [w.text for w in sequential]
+    assert [round(w.start - start_s, 3) for w in words] == pytest.approx([w.start_s for w in sequential], abs=0.002)
+    assert recognizer.identity()["redecoded_windows"] == 1

@@ -6,7 +6,11 @@ Two decoders, chosen by ``AsrOptions.batch_size``:
   the text before it, with temperature fallback when a window decodes badly.
 - 2 or more: its ``BatchedInferencePipeline``: the speech regions found by the VAD are packed
   into windows of at most 30 s and ``batch_size`` windows are encoded and decoded at once,
-  independently of each other (no conditioning, no temperature fallback).
+  independently of each other (no conditioning, no temperature fallback). A window that comes
+  back as a repetition loop (gzip compression ratio of its text above faster-whisper's own
+  ``compression_ratio_threshold``, 2.4: e.g. "the proposals which could not resolved all the
+  proposals which could ..." for 8 s of speech) is decoded again by the sequential decoder, which
+  falls back to higher temperatures for exactly that case.
 
 A CUDA out-of-memory error during recognition halves the batch size and retries, down to the
 sequential decoder, then reloads the model on the CPU: the recording is slower, not lost.
@@ -17,11 +21,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
 import numpy as np
 
+from capture.decode import ASR_SAMPLE_RATE_HZ
 from capture.device import available_cpu_cores, default_compute_type, resolve_device
 from capture.record import Word
 from transcribe.models import DEFAULT_ASR_MODEL, ModelRef, resolve_asr_model
@@ -41,6 +46,9 @@ FILLER_PROMPT = "So, um, I was, uh, thinking... Mm-hmm. Yeah, um, right."
 # decoding and 4 used the least CPU time on a 4-minute recording (2 and 8 within 10 %).
 CUDA_BATCH_SIZE = 16
 CPU_BATCH_SIZE = 4
+# faster-whisper's default compression_ratio_threshold: text that gzip compresses more than this
+# is a decoding loop, not speech.
+REPETITION_COMPRESSION_RATIO = 2.4
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Recognizer:
         self.model_ref: ModelRef = resolve_asr_model(options.model)
         self.fallback_reason: Optional[str] = None
         self.memory_fallbacks: list[str] = []
+        self.redecoded_windows = 0  # batched windows decoded again sequentially (repetition loops)
         started = time.perf_counter()
         self._model = self._load(self.device, self.compute_type)
         if self.device == "cuda":
@@ -158,6 +167,8 @@ class Recognizer:
             out["device_fallback"] = self.fallback_reason
         if self.memory_fallbacks:
             out["memory_fallbacks"] = list(self.memory_fallbacks)
+        if self.redecoded_windows:
+            out["redecoded_windows"] = self.redecoded_windows
         return out
 
     def effective_options(self) -> dict:
@@ -204,13 +215,33 @@ class Recognizer:
             return BatchedInferencePipeline(self._model).transcribe(audio_16k, batch_size=self.batch_size, **kwargs)
         return self._model.transcribe(audio_16k, **kwargs)
 
+    def _without_loops(self, segments, audio_16k: np.ndarray, language: Optional[str]):
+        """The batched decoder's segments, each one that is a repetition loop replaced by the
+        sequential decoder's segments for the same stretch of audio (times moved back in place)."""
+        for segment in segments:
+            if self.batch_size <= 1 or segment.compression_ratio <= REPETITION_COMPRESSION_RATIO:
+                yield segment
+                continue
+            start = max(0, int(segment.start * ASR_SAMPLE_RATE_HZ))
+            stop = min(len(audio_16k), int(np.ceil(segment.end * ASR_SAMPLE_RATE_HZ)))
+            logger.info("repetition loop in %.1f-%.1f s (compression ratio %.1f): decoding it again sequentially",
+                        segment.start, segment.end, segment.compression_ratio)
+            self.redecoded_windows += 1
+            again, _ = self._model.transcribe(
+                audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
+                vad_filter=False, initial_prompt=None)
+            offset = start / ASR_SAMPLE_RATE_HZ
+            for s in again:
+                yield replace(s, start=s.start + offset, end=s.end + offset, words=[
+                    replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()])
+
     def _transcribe_once(self, audio_16k: np.ndarray, speaker: Optional[str]) -> AsrResult:
         language = self.options.language
         if language is None and self.english_only:
             language = "en"
         segments, info = self._segments(audio_16k, language)
         words: list[Word] = []
-        for segment in segments:
+        for segment in self._without_loops(segments, audio_16k, language):
             for w in segment.words or ():
                 text = w.word.strip()
                 if not text or w.end <= w.start and not words:
