@@ -13,7 +13,8 @@
     marks caused by the manipulation from espeak-ng's own accents.
 (b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids)
     edited with sox/numpy: one word +6..10 dB (loud) or -10 dB (quiet), one word pitch-shifted by
-    +-4 semitones (sox ``pitch``, length kept), a 5-word stretch time-stretched by 25 % slower or
+    +-4 semitones (sox ``pitch``, length kept; only a word whose jump from the word before it
+    then is at least 3 semitones, see ``pitch_step_targets``), a 5-word stretch time-stretched by 25 % slower or
     faster with pitch kept (sox ``tempo``), one word stretched x1.8 (lengthening), one word with
     +5 dB, +2.5 st and x1.35 length together (emphasis); every item also gets one inserted silence
     (0.2-2 s of the recording's own noise floor). Truth times follow the edits.
@@ -341,10 +342,56 @@ class Editor:
         self._splice(at_s, at_s, noise)
 
 
+# A pitch-shifted word is a pitch step only where the jump it makes from the word before it is
+# perceptible, "at least about 3 semitones" (issue 4): +4 st on a word that began 3 st below the
+# word before it leaves a 1 st step, no arrow. The jump is measured on the unedited recording with
+# librosa's pYIN (not the pipeline's SwiftF0), word onset against the preceding word's end, each
+# the median of that half of the word's voiced frames, like the rule it tests.
+STEP_SHIFT_ST = 4.0
+PERCEPTIBLE_STEP_ST = 3.0
+MIN_VOICED_FRAMES = 5  # 50 ms
+
+
+def word_pitch_halves(x: np.ndarray, sr: int, words: list[tuple[float, float, str]]) -> list[tuple]:
+    """(onset st, offset st) of each word against the recording's median F0, None where the word
+    has fewer than MIN_VOICED_FRAMES voiced pYIN frames."""
+    import librosa
+
+    hop = int(round(0.01 * sr))
+    f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=sr, frame_length=1024, hop_length=hop)
+    times = np.arange(len(f0)) * hop / sr
+    median = np.nanmedian(f0[voiced])
+    out = []
+    for a, b, _w in words:
+        v = f0[(times >= a) & (times < b) & voiced]
+        if len(v) < MIN_VOICED_FRAMES:
+            out.append((None, None))
+            continue
+        half = len(v) // 2
+        out.append((12 * np.log2(np.median(v[:half]) / median), 12 * np.log2(np.median(v[half:]) / median)))
+    return out
+
+
+def pitch_step_targets(candidates: list[int], words: list[tuple[float, float, str]], halves: list[tuple],
+                       direction: float) -> dict[int, float]:
+    """Candidate word -> the step (st) it makes from the word before it once shifted by
+    ``direction * STEP_SHIFT_ST``: words right after a voiced word (no pause between them) whose
+    shifted step reaches PERCEPTIBLE_STEP_ST in the shift's direction."""
+    out = {}
+    for k in candidates:
+        joined = abs(words[k][0] - words[k - 1][1]) < 1e-6
+        onset, previous = halves[k][0], halves[k - 1][1]
+        if joined and onset is not None and previous is not None:
+            step = onset - previous + direction * STEP_SHIFT_ST
+            if direction * step >= PERCEPTIBLE_STEP_ST:
+                out[k] = round(float(step), 2)
+    return out
+
+
 REAL_KINDS = ("loud", "quiet", "pitch_up", "pitch_down", "emphasis", "faster", "slower", "lengthening")
 
 
-def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]:
+def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int) -> list[dict]:
     folder = corpus / "ljspeech_LJ050-027x"
     items = []
     silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 9
@@ -354,11 +401,19 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]
         words = [(a, b, w) for a, b, w in tier if w]
         original_pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
         x, sr = sf.read(wav)
+        halves = word_pitch_halves(x, sr, words)
         for kind in REAL_KINDS:
             n = 5 if kind in ("faster", "slower") else 1
             candidates = [k for k in range(2, len(words) - n - 2)
                           if (n > 1 or (words[k][1] - words[k][0] >= 0.18 and words[k][2] not in FUNCTION_WORDS))]
-            for variant, target in enumerate(rng.sample(candidates, 3)):
+            targets = rng.sample(candidates, 3)
+            step_made = {}
+            if kind in ("pitch_up", "pitch_down"):
+                # drawn with their own generator, so the other items stay as they were before
+                # pitch targets were chosen by their step
+                step_made = pitch_step_targets(candidates, words, halves, 1.0 if kind == "pitch_up" else -1.0)
+                targets = random.Random(f"{seed}-{wav.stem}-{kind}").sample(sorted(step_made), 3)
+            for variant, target in enumerate(targets):
                 ed = Editor(x, sr)
                 joins = [k for k in range(1, len(words) - 1) if abs(words[k][0] - words[k - 1][1]) < 1e-6
                          and (k < target - 2 or k > target + n + 2)]
@@ -409,7 +464,8 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random) -> list[dict]
                     "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
                                "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
                                          for k in range(target, target + n)],
-                               "words": [words[k][2] for k in range(target, target + n)]}],
+                               "words": [words[k][2] for k in range(target, target + n)],
+                               **({"step_st_pyin": step_made[target]} if step_made else {})}],
                     "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
                     "inserted_silence_s": silence_s,
                     "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
@@ -453,7 +509,7 @@ def main() -> int:
     items = synthetic_items(args.out, rng)
     if not args.synthetic_only:
         if (args.corpus / "ljspeech_LJ050-027x").is_dir():
-            items += edited_real_items(args.out, args.corpus, rng)
+            items += edited_real_items(args.out, args.corpus, rng, args.seed)
         else:
             print(f"corpus not found at {args.corpus}: edited real items skipped", file=sys.stderr)
     if args.context_sentences:

@@ -235,6 +235,13 @@ def test_pitch_step_up_is_marked_and_the_return_is_not():
     assert steps[0].evidence["step_st"] == pytest.approx(4.0, abs=0.05)
 
 
+def test_a_step_down_well_past_where_the_step_up_started_is_not_a_return():
+    words = regular_words(14)
+    f0 = _per_word(words, {6: BASE_HZ * 2 ** (4.5 / 12), 7: BASE_HZ * 2 ** (-6 / 12)}, BASE_HZ)
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(6, "up"), (7, "down")]
+
+
 def test_pitch_step_down_and_small_steps_ignored():
     words = regular_words(14)
     f0 = _per_word(words, {4: BASE_HZ * 2 ** (2 / 12), 9: BASE_HZ * 2 ** (-5 / 12)}, BASE_HZ)

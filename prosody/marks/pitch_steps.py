@@ -11,7 +11,9 @@ word-to-word step, so a lively speaker's ordinary accents are not all arrows. Th
 "especially high or low pitch", so a step that only brings the voice to or near its usual level
 (the fall after an accent, the rise out of a low stretch) is not marked. Where it starts does
 not matter: a word shifted up from below the median is still a step up. The step back from a
-word that was itself marked (down after an up, up after a down) is a return, not a new step.
+word that was itself marked (down after an up, up after a down) is a return, not a new step,
+when it lands within ``min_step_st`` of where that marked step started; going on well past it
+(from an accent down to a low "agencies", 6 st under the word before the accent) is a step of its own.
 No step is marked over a pause (a new unit starts there: pitch resets), nor from or to an F0
 more than ``max_from_median_st`` (an octave) from the speaker's median: that is the pitch
 tracker halving or doubling, or creak, not a step in the speaker's range.
@@ -62,15 +64,16 @@ def find(ctx: Context) -> list[Mark]:
         typical[speaker] = float(np.median(sizes)) if sizes else 0.0
     limits = {i: max(th.min_step_st, th.relative_step * typical[words[i].speaker]) for i, *_ in found}
     marks = []
-    marked: dict[int, float] = {}  # word -> sign of its step mark
+    marked: dict[int, tuple[float, float]] = {}  # word -> (sign of its step mark, level the step left from)
     for i, p, step, level, previous in found:
         limit = limits[i]
         sign = 1.0 if step > 0 else -1.0
         if abs(step) < limit or sign * level < th.landing_beyond_median_st:
             continue
-        if marked.get(p) == -sign:
+        sign_before, left_from = marked.get(p, (0.0, 0.0))
+        if sign_before == -sign and abs(level - left_from) < th.min_step_st:
             continue  # back from a word that was itself marked as a step down (or up): a return
-        marked[i] = sign
+        marked[i] = (sign, previous)
         marks.append(Mark(
             type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
