@@ -76,6 +76,8 @@ class TempoThresholds:
 class LengtheningThresholds:
     phone_ratio: float
     phone_excess_s: float
+    word_ratio: float
+    word_excess_s: float
     held_ratio: float
     neighbour_ratio_max: float
     colon_per_s: float

@@ -397,15 +397,15 @@ def test_one_held_word_is_lengthening():
     assert not of_type(t, "tempo")
 
 
-def _with_phones(t, lengths_of=lambda k: None):
+def _with_phones(t, lengths_of=lambda k: None, first="B"):
     """Each word "ba" as the aligner would give it: B (0.06 s) then AA (the rest), or the phone
-    lengths ``lengths_of(k)`` returns (B, AA)."""
+    lengths ``lengths_of(k)`` returns (B, AA); ``first``: another label for B."""
     from capture.record import Phone, replace
 
     words = []
     for k, w in enumerate(t.words):
         b, _aa = lengths_of(k) or (0.06, None)
-        words.append(replace(w, aligned=True, phones=(Phone("B", w.start_s, round(w.start_s + b, 3)),
+        words.append(replace(w, aligned=True, phones=(Phone(first, w.start_s, round(w.start_s + b, 3)),
                                                       Phone("AA", round(w.start_s + b, 3), w.end_s))))
     return replace(t, words=tuple(words))
 
@@ -424,6 +424,20 @@ def test_a_phone_longer_by_a_ratio_but_not_by_enough_time_is_not_lengthening():
     words = regular_words(24, lengths={8: 0.39})
     t = _with_phones(make_transcript(words), lambda k: (0.06, None))
     t = annotate(t)
+    assert not of_type(t, "lengthening")
+
+
+def test_a_word_drawn_out_as_a_whole_is_lengthening_one_long_sound_in_it_is_not():
+    # "ma": M 0.06 s and AA 0.24 s; word 8: M 0.11 s and AA 0.45 s, 1.83x and 1.88x their norms:
+    # neither phone passes the phone rule (ratio 2.0), the word (1.85x, 0.26 s longer) does
+    words = regular_words(24, lengths={8: 0.56})
+    t = annotate(_with_phones(make_transcript(words), lambda k: (0.11, None) if k == 8 else None, first="M"))
+    (mark,) = of_type(t, "lengthening")
+    assert mark.first_word == 8 and mark.evidence["by"] == "word"
+    assert mark.evidence["word_ratio"] == pytest.approx(1.85, abs=0.05)
+    assert mark.evidence["word_excess_s"] == pytest.approx(0.26, abs=0.01)
+    # only the vowel that long (M 0.06 s, AA 0.45 s): the word as a whole is 1.37x
+    t = annotate(_with_phones(make_transcript(regular_words(24, lengths={8: 0.51})), first="M"))
     assert not of_type(t, "lengthening")
 
 

@@ -7,7 +7,10 @@ the same speaker's median duration of that phone, taken over the words that do n
 intonation unit: the sound held longest beyond its norm must reach ``phone_ratio`` times the
 norm *and* ``phone_excess_s`` beyond it (the aligner's phones come in 10 ms frames, at least 30 ms
 each, so a short phone's ratio alone is noisy: with the ratio alone every fifth word of the LJ
-reader would be lengthened). The last word of a unit is lengthened by every speaker before a
+reader would be lengthened). A word drawn out as a whole, each of its sounds longer but none by
+that much, is lengthened too when its phones are ``word_ratio`` times their norms (geometric
+mean) and ``word_excess_s`` longer in all (the issue's "held longer than the speaker's norm for
+that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this). The last word of a unit is lengthened by every speaker before a
 boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), so there the norm
 is scaled by the speaker's own final lengthening (the median phone ratio of their unit-final
 words, at least 1). The evidence names the held phone; the renderers still put the colons after
@@ -102,13 +105,21 @@ def find(ctx: Context) -> list[Mark]:
             if not got:
                 continue
             label, mine, excess = max(got, key=lambda g: g[2])
-            if mine < th.phone_ratio or excess < th.phone_excess_s:
+            whole = phones.word_ratio(ctx, i)
+            whole_excess = sum(max(0.0, e) for _, _, e in got)
+            by_phone = mine >= th.phone_ratio and excess >= th.phone_excess_s
+            by_word = whole >= th.word_ratio and whole_excess >= th.word_excess_s
+            if not (by_phone or by_word):
                 continue
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
-            limit = th.phone_ratio
             evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
+                        "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
-                        "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s}
+                        "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
+                        "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s}
+            limit = th.phone_ratio
+            if not by_phone:  # the whole word drawn out
+                mine, limit, excess = whole, th.word_ratio, whole_excess
         else:
             mine = held_ratio(ctx, i)
             if mine is None or mine < th.held_ratio:
