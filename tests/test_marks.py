@@ -387,6 +387,22 @@ def test_a_long_word_without_a_held_sound_is_not_lengthening():
     assert not of_type(annotate(make_transcript(words, db=db)), "lengthening")
 
 
+def test_talk_time_of_aligned_words_bridges_short_silences_and_leaves_out_pauses():
+    from capture.record import replace
+    from prosody.marks.context import Context
+    from prosody.marks.tempo import talk_seconds
+
+    # words 0-3 aligned, 0.05 s apart (under a micropause); word 4 kept the recogniser's span
+    # 1.60-2.90 s, across a timed pause 1.75-2.75 s; word 5 aligned
+    words = [("ba", 0.2, 0.5, "S1"), ("ba", 0.55, 0.85, "S1"), ("ba", 0.9, 1.2, "S1"), ("ba", 1.25, 1.55, "S1"),
+             ("ba", 1.6, 2.9, "S1"), ("ba", 2.95, 3.25, "S1")]
+    t = make_transcript(words, pauses=[Pause(1.75, 2.75, 1.0, "S1", "S1")])
+    t = replace(t, words=tuple(replace(w, aligned=k != 4) for k, w in enumerate(t.words)))
+    ctx = Context.build(t, load_thresholds(None))
+    talk = talk_seconds(ctx, ctx.by_speaker["S1"])
+    assert [round(talk[i], 3) for i in range(6)] == [0.35, 0.35, 0.35, 0.35, 0.35, 0.3]  # word 4: 1.3 - 1.0 + 0.05
+
+
 def test_one_held_word_is_lengthening():
     # 24 words: in 14, the held word is in 3 of the 5 rate windows left beside words 0-5, and
     # they read as a faster stretch (a limit of the tempo rule in very short recordings)

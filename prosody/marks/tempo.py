@@ -104,16 +104,20 @@ def talk_seconds(ctx: Context, mine: list[int]) -> dict[int, float]:
     """Each word's share of the speaker's talking time. In a forced-aligned recording: from the
     word's start to the next word's start when the silence between them is shorter than a
     micropause (a stop's closure, a breath between words: part of the flow of talk, and what a
-    slowed stretch stretches too), else to its own end; timed pauses are not talk. Otherwise the
+    slowed stretch stretches too), else to its own end; timed pauses are not talk, also not where
+    a word the aligner could not place keeps a recogniser span across one. Otherwise the
     word's sounding time (its recognised span's frames above the silence level), as the
     recogniser's edges cannot tell a short silence from the word."""
     words = ctx.transcript.words
     if not any(words[i].aligned for i in mine):
         return {i: ctx.measures[i].sounding_s for i in mine}
     micro = ctx.thresholds.pauses.micropause_below_s
+    pauses = [(p.start_s, p.end_s) for p in ctx.transcript.pauses]
     out = {}
     for k, i in enumerate(mine):
         seconds = words[i].end_s - words[i].start_s
+        if not words[i].aligned:
+            seconds -= sum(max(0.0, min(b, words[i].end_s) - max(a, words[i].start_s)) for a, b in pauses)
         if k + 1 < len(mine):
             gap = words[mine[k + 1]].start_s - words[i].end_s
             if 0 < gap < micro:
