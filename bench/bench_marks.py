@@ -6,6 +6,7 @@ run, so trying other thresholds (``--thresholds FILE``) costs seconds, not recog
 
     python bench/prosody_testset.py --out /tmp/prosody_testset
     python bench/bench_marks.py --set /tmp/prosody_testset --work /tmp/prosody_work [--json marks.json]
+    # several seeds scored together: --set A --work WA --set B --work WB
 
 Scoring, per mark type and separately for synthetic and edited real speech:
 - word marks (emphasis, loud, quiet, pitch_step with its direction, lengthening): recall over the
@@ -16,6 +17,9 @@ Scoring, per mark type and separately for synthetic and edited real speech:
   ("new marks only"): the edits are the truth, the speaker's or synthesiser's own prosody is not.
   Questions and statements have no manipulation: they are their own twin, so none of their word
   marks count there (they still count in the plain precision and in marks per minute).
+  Of the false new marks, the last column counts those on the word(s) that another kind of edit
+  changed (an emphasis mark on a word made louder, a lengthening in a slowed stretch): where a
+  rule confuses one prosodic change with another rather than marking unchanged talk.
 - tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
 - final intonation: the last unit's mark of each question must be rise/slight rise, of each
@@ -208,8 +212,12 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
                 c["tp_truth_time"] += int(any(time_hit(m) for m in marks))
             c["tp_pred"] += sum(word_hit(m) for m in marks)
             c["tp_pred_time"] += sum(time_hit(m) for m in marks)
-            c["pre_existing"] += sum(1 for m in marks if not time_hit(m) and any(
-                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before))
+            old = [m for m in marks if not time_hit(m) and any(
+                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before)]
+            c["pre_existing"] += len(old)
+            if not truth_here:  # false new marks on the word(s) another kind of edit changed
+                c["new_on_other_edits"] += sum(1 for m in marks if m not in old and any(
+                    min(b, m.end_s) - max(a, m.start_s) > 0 for a, b in times))
         truth_pauses = [(a, b) for a, b in item["pauses"] if b - a >= 0.2]
         predicted = [m for m in by_type.get("pause", []) + by_type.get("gap", []) if not m.evidence.get("micropause")]
         used = set()
@@ -239,6 +247,8 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         if any(i["id"] in originals for i in items) and mark_type != "timed_pause":
             fresh = c["n_pred"] - c["pre_existing"]
             row["by_time_new_marks_only"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], fresh)
+            row["by_time_new_marks_only"].update(false_marks=fresh - c["tp_pred_time"],
+                                                 false_on_other_edits=c["new_on_other_edits"])
         if mark_type == "timed_pause":
             row["median_duration_error_s"] = _r(np.median(pause_errors)) if pause_errors else None
         out[mark_type] = row
@@ -246,6 +256,32 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         out["intonation"] = {"n": intonation["n"], "accuracy": _r(intonation["correct"] / intonation["n"]),
                              "confusion": {k: v for k, v in intonation.items() if "->" in k}}
     return out
+
+
+def headline(row: dict) -> float | None:
+    """The number each mark type is judged by: F1 (time, new marks only), pause recall, or
+    intonation accuracy."""
+    if "accuracy" in row:
+        return row["accuracy"]
+    if "by_time_new_marks_only" in row:
+        return row["by_time_new_marks_only"]["f1"]
+    if "by_time" in row:
+        return row["by_time"]["f1"]
+    return row["recall"]
+
+
+def bootstrap(items: list[dict], transcripts: dict, originals: dict, rounds: int, seed: int = 0) -> dict:
+    """95 % percentile interval of each mark type's headline number over ``rounds`` resamples of
+    the items (with replacement): how much of a difference between two runs is the set's size."""
+    rng = np.random.default_rng(seed)
+    got: dict = defaultdict(list)
+    for _ in range(rounds):
+        sample = [items[k] for k in rng.integers(0, len(items), len(items))]
+        for mark_type, row in score(sample, transcripts, originals).items():
+            value = headline(row)
+            if value is not None:
+                got[mark_type].append(value)
+    return {ty: [_r(np.percentile(v, 2.5)), _r(np.percentile(v, 97.5))] for ty, v in got.items()}
 
 
 def marks_per_minute(runner: Runner, thresholds, corpus: Path, annotate=_annotate) -> dict:
@@ -270,8 +306,9 @@ def marks_per_minute(runner: Runner, thresholds, corpus: Path, annotate=_annotat
 
 
 def table(results: dict) -> str:
-    lines = ["| mark | set | truth | marks | word: R / P / F1 | time: R / P / F1 | time, new marks only: P / F1 |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| mark | set | truth | marks | word: R / P / F1 | time: R / P / F1 | time, new marks only: P / F1 "
+             "| of its false marks, on another edit's word |",
+             "|---|---|---|---|---|---|---|---|"]
 
     def rpf(row):
         return " / ".join("-" if row[k] is None else f"{row[k]:.2f}" for k in ("recall", "precision", "f1"))
@@ -283,15 +320,23 @@ def table(results: dict) -> str:
             name = mark_type
             if "median_duration_error_s" in row:
                 name += f" (median duration error {row['median_duration_error_s']:.3f} s)"
+                if "interval_95" in row:
+                    name += f" (recall [{row['interval_95'][0]:.2f}-{row['interval_95'][1]:.2f}])"
             fresh = row.get("by_time_new_marks_only")
             fresh_text = "-" if not fresh else " / ".join("-" if fresh[k] is None else f"{fresh[k]:.2f}" for k in ("precision", "f1"))
+            if "interval_95" in row and fresh:
+                fresh_text += f" [{row['interval_95'][0]:.2f}-{row['interval_95'][1]:.2f}]"
+            others = "-"
+            if fresh and fresh["n_marks"]:
+                others = f"{fresh['false_on_other_edits']} of {fresh['false_marks']}"
             lines.append(f"| {name} | {set_name} | {row['n_truth']} | {row['n_marks']} | {rpf(row)} | "
-                         f"{rpf(row['by_time']) if 'by_time' in row else '-'} | {fresh_text} |")
+                         f"{rpf(row['by_time']) if 'by_time' in row else '-'} | {fresh_text} | {others} |")
     for set_name in ("synthetic", "edited_real"):
         row = results.get(set_name, {}).get("intonation")
         if row:
-            lines.append(f"\nfinal intonation, question rise vs statement fall ({set_name}): accuracy {row['accuracy']} "
-                         f"over {row['n']} items; {row['confusion']}")
+            interval = f" [{row['interval_95'][0]:.2f}-{row['interval_95'][1]:.2f}]" if "interval_95" in row else ""
+            lines.append(f"\nfinal intonation, question rise vs statement fall ({set_name}): accuracy {row['accuracy']}"
+                         f"{interval} over {row['n']} items; {row['confusion']}")
     return "\n".join(lines)
 
 
@@ -338,8 +383,11 @@ def with_true_words(t: Transcript, item: dict, which: str, args) -> Transcript:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, required=True, help="folder written by bench/prosody_testset.py")
-    parser.add_argument("--work", type=Path, required=True, help="cache of pipeline results (reused)")
+    parser.add_argument("--set", type=Path, required=True, action="append",
+                        help="folder written by bench/prosody_testset.py; repeat (with one --work each) to score "
+                             "several sets (seeds) together")
+    parser.add_argument("--work", type=Path, required=True, action="append",
+                        help="cache of pipeline results (reused), one per --set")
     parser.add_argument("--thresholds", type=Path)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="auto")
@@ -347,6 +395,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--min-confidence", type=float, default=0.0,
                         help="score only marks at or above this confidence (the trade-off a reader can make)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                        help="also give a 95 %% interval of each headline number from N resamples of the items")
     parser.add_argument("--true-word-times", action="store_true",
                         help="diagnostic: measure the items on their true words and times (espeak-ng word events, "
                              "LJ TextGrids), not re-timed: what the rules give when word edges are right")
@@ -355,33 +405,39 @@ def main() -> int:
 
     enforce_offline()
     thresholds = load_thresholds(args.thresholds)
-    manifest = json.loads((args.set / "manifest.json").read_text())
-    runner = Runner(args.work, args.model, args.device)
+    if len(args.set) != len(args.work):
+        parser.error("give one --work per --set")
 
     def annotate(t, th):
         marked = _annotate(t, th)
         return replace(marked, marks=tuple(m for m in marked.marks if m.confidence >= args.min_confidence))
 
     transcripts, originals = {}, {}
-    items = manifest["items"]
+    items = []
     if args.true_word_times:
-        items = [i for i in items if true_words(i, "item", args.corpus) and true_words(i, "original", args.corpus) is not False]
         from prosody.marks import context
 
         retime, context.measuring_spans = context.measuring_spans, lambda t, *_a: [(w.start_s, w.end_s) for w in t.words]
-    for n, item in enumerate(items, 1):
-        print(f"[{n}/{len(items)}] {item['id']}", file=sys.stderr, end="\r")
-        transcripts[item["id"]] = annotate(with_true_words(
-            runner.transcript(item["id"], args.set / item["audio"]), item, "item", args), thresholds)
-        if item["set"] == "edited_real":
-            source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
-            originals[item["id"]] = annotate(with_true_words(
-                runner.transcript(f"unedited_{Path(item['source']).stem}", source), item, "original", args), thresholds)
-        elif "base_audio" in item:
-            originals[item["id"]] = annotate(with_true_words(
-                runner.transcript(f"{item['id']}_base", args.set / item["base_audio"]), item, "original", args), thresholds)
-        else:  # nothing manipulated (questions, statements): the item is its own unmanipulated twin
-            originals[item["id"]] = transcripts[item["id"]]
+    for folder, work in zip(args.set, args.work):
+        runner = Runner(work, args.model, args.device)
+        mine = json.loads((folder / "manifest.json").read_text())["items"]
+        if args.true_word_times:
+            mine = [i for i in mine if true_words(i, "item", args.corpus) and true_words(i, "original", args.corpus) is not False]
+        for n, item in enumerate(mine, 1):
+            print(f"[{n}/{len(mine)}] {folder.name}/{item['id']}", file=sys.stderr, end="\r")
+            key = f"{folder}/{item['id']}" if len(args.set) > 1 else item["id"]
+            transcripts[key] = annotate(with_true_words(
+                runner.transcript(item["id"], folder / item["audio"]), item, "item", args), thresholds)
+            if item["set"] == "edited_real":
+                source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
+                originals[key] = annotate(with_true_words(
+                    runner.transcript(f"unedited_{Path(item['source']).stem}", source), item, "original", args), thresholds)
+            elif "base_audio" in item:
+                originals[key] = annotate(with_true_words(
+                    runner.transcript(f"{item['id']}_base", folder / item["base_audio"]), item, "original", args), thresholds)
+            else:  # nothing manipulated (questions, statements): the item is its own unmanipulated twin
+                originals[key] = transcripts[key]
+            items.append({**item, "id": key})
     if args.true_word_times:
         context.measuring_spans = retime
     results = {}
@@ -389,7 +445,11 @@ def main() -> int:
         chosen = [i for i in items if i["set"] == set_name]
         if chosen:
             results[set_name] = score(chosen, transcripts, originals)
+            if args.bootstrap:
+                for mark_type, interval in bootstrap(chosen, transcripts, originals, args.bootstrap).items():
+                    results[set_name][mark_type]["interval_95"] = interval
     results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus, annotate)
+    results["sets"] = [str(folder) for folder in args.set]
     results["min_confidence"] = args.min_confidence
     results["thresholds"] = str(args.thresholds or "defaults")
     print(table(results))
