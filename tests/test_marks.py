@@ -202,7 +202,7 @@ def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
 
 def test_one_word_louder_and_longer_is_emphasis_not_loud():
     # 7 dB: loud by loud_above_db (6), but under the stressed-word margin (6 + 2): a stress
-    words = regular_words(14, lengths={6: 0.5})
+    words = regular_words(14, lengths={6: 0.65})
     t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 7}, BASE_DB)))
     assert [m.first_word for m in of_type(t, "emphasis")] == [6]
     assert not of_type(t, "loud")
@@ -213,7 +213,7 @@ def test_one_word_louder_and_longer_is_emphasis_not_loud():
 
 
 def test_emphasis_needs_two_of_pitch_loudness_and_length():
-    lengths = {7: 0.5}
+    lengths = {7: 0.65}
     words = regular_words(14, lengths=lengths)
     f0 = _per_word(words, {7: BASE_HZ * 2 ** (3.5 / 12)}, BASE_HZ)
     db = _per_word(words, {7: BASE_DB + 4}, BASE_DB)

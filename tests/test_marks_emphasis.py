@@ -14,7 +14,7 @@ def _with_boundary_after(words, k, gap_s=0.4):
 
 
 def test_length_of_a_unit_final_word_is_not_an_emphasis_cue():
-    words = regular_words(14, lengths={6: 0.5})
+    words = regular_words(14, lengths={6: 0.65})
     db = _per_word(words, {6: BASE_DB + 4}, BASE_DB)
     inside = annotate(make_transcript(words, db=db))
     assert [m.first_word for m in of_type(inside, "emphasis")] == [6]
@@ -125,7 +125,7 @@ def test_pitch_step_limit_follows_a_lively_speakers_median_step():
 def test_a_stressed_word_is_caps_too_when_louder_than_a_stress_makes_it(louder_db, loud):
     """One word louder *and* longer is emphasis; it is CAPS as well (and keeps its underline)
     from loud_above_db + stressed_loud_margin_db (6 + 2 dB) over the talk around it."""
-    words = regular_words(14, lengths={6: 0.5})
+    words = regular_words(14, lengths={6: 0.65})
     t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + louder_db}, BASE_DB)))
     assert [m.first_word for m in of_type(t, "emphasis")] == [6]
     marks = of_type(t, "loud")
