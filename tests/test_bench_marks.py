@@ -1,0 +1,51 @@
+"""The test-set scoring of bench/bench_marks.py on hand-made transcripts with known marks."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.bench_marks import bootstrap, headline, score
+from prosody.marks import annotate
+from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, regular_words
+
+
+def _item(item_id, kind, k, words, value=None):
+    return {"id": item_id, "set": "synthetic", "script": ["ba"] * len(words),
+            "truth": [{"type": kind, "value": value, "script_words": [k], "times": [[words[k][1], words[k][2]]]}],
+            "pauses": []}
+
+
+def test_a_mark_on_the_edited_word_is_right_one_on_another_edit_s_word_is_counted_as_such():
+    words = regular_words(14)
+    plain = annotate(make_transcript(words))
+    # item "loud": word 6 is 9 dB louder (loud); item "pitch": word 9 starts 5 st higher (a step up)
+    loud = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 9}, BASE_DB)))
+    pitch = annotate(make_transcript(words, f0=_per_word(words, {9: BASE_HZ * 2 ** (5 / 12)}, BASE_HZ)))
+    items = [_item("loud", "loud", 6, words), _item("pitch", "pitch_step", 9, words, "up")]
+    result = score(items, {"loud": loud, "pitch": pitch}, {"loud": plain, "pitch": plain})
+    for kind in ("loud", "pitch_step"):
+        row = result[kind]["by_time_new_marks_only"]
+        assert (row["recall"], row["precision"], row["f1"]) == (1.0, 1.0, 1.0)
+        assert row["false_marks"] == 0
+    # the same scoring with the truths swapped: each mark is now false, and on the other edit's word
+    swapped = [_item("loud", "pitch_step", 9, words, "up"), _item("pitch", "loud", 6, words)]
+    result = score(swapped, {"loud": loud, "pitch": pitch}, {"loud": plain, "pitch": plain})
+    row = result["loud"]["by_time_new_marks_only"]
+    assert row["recall"] == 0.0 and row["false_marks"] == 1 and row["false_on_other_edits"] == 0
+    # a loud mark in the item whose truth is the pitch step on word 9 lies on word 6, not 9
+    swapped_on_word = [_item("loud", "pitch_step", 6, words, "up")]
+    result = score(swapped_on_word, {"loud": loud}, {"loud": plain})
+    assert result["loud"]["by_time_new_marks_only"]["false_on_other_edits"] == 1
+
+
+def test_marks_the_unedited_recording_already_had_are_left_out_and_the_interval_holds_the_value():
+    words = regular_words(14)
+    loud = annotate(make_transcript(words, db=_per_word(words, {3: BASE_DB + 9, 10: BASE_DB + 9}, BASE_DB)))
+    before = annotate(make_transcript(words, db=_per_word(words, {3: BASE_DB + 9}, BASE_DB)))
+    items = [_item("a", "loud", 10, words)]
+    result = score(items, {"a": loud}, {"a": before})
+    assert result["loud"]["n_marks"] == 2 and result["loud"]["precision"] == 0.5
+    assert result["loud"]["by_time_new_marks_only"]["precision"] == 1.0  # word 3 was loud before the edit
+    assert headline(result["loud"]) == 1.0
+    low, high = bootstrap(items, {"a": loud}, {"a": before}, rounds=20)["loud"]
+    assert low == high == pytest.approx(1.0)
