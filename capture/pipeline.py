@@ -140,8 +140,9 @@ class Engine:
         options = self.options.as_dict()
         options["asr"] = recognizer.effective_options()
         chosen = options["speakers_chosen"] = found.get("speakers_chosen", {})
-        if "words_aligned" in found:
-            options["words_aligned"] = found["words_aligned"]
+        for key in ("words_aligned", "asr_windows_redecoded"):
+            if key in found:
+                options[key] = found[key]
         options["stage_reached"] = stage
         models = {"asr": recognizer.identity(), "pitch": pitch_model_identity()}
         if chosen.get("model"):
@@ -155,16 +156,18 @@ class Engine:
         mode, evidence = choose_mode(audio, self.options.speakers)
         chosen = {"mode": mode, **evidence}
         if mode == "channels":
-            words, language = [], None
+            words, language, loops = [], None, 0
             for c in range(audio.info.channels):
                 result = transcribe_in_blocks(recognizer, audio, channel=c, speaker=f"ch{c}")
                 words.extend(result.words)
                 language = language or result.language
+                loops += result.redecoded_windows
         else:
             result = transcribe_in_blocks(recognizer, audio)
-            words, language = list(result.words), result.language
+            words, language, loops = list(result.words), result.language, result.redecoded_windows
         words.sort(key=lambda w: (w.start_s, w.end_s))
-        pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen})
+        pipeline = replace(partial.pipeline, options={**partial.pipeline.options, "speakers_chosen": chosen,
+                                                      "asr_windows_redecoded": loops})
         return replace(partial, words=tuple(words), language=language, pipeline=pipeline)
 
     def _align(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:

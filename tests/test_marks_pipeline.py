@@ -95,6 +95,7 @@ def test_word_edges_against_the_lj_speech_textgrid(engine, corpus_dir):
     aligned, measured = _edge_errors(reference, t, measuring_spans(t, *track_arrays(t)))
     assert len(aligned) >= 30 and np.median(aligned) <= 0.03 and measured == aligned
     assert t.pipeline.options["words_aligned"]["aligned"] >= 20 and t.pipeline.models["alignment"]["package"] == "pocketsphinx"
+    assert t.pipeline.options["asr_windows_redecoded"] == 0  # no repetition loop in a clean recording
 
     plain = Engine(ProcessOptions(asr=AsrOptions(model="tiny.en", language="en"), speakers=SpeakerOptions(mode="none"),
                                   align=AlignOptions(enabled=False))).process(wav)

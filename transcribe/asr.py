@@ -77,6 +77,7 @@ class AsrResult:
     words: tuple[Word, ...]
     language: Optional[str]
     language_probability: Optional[float]
+    redecoded_windows: int = 0  # batched windows that were repetition loops, decoded again sequentially
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -102,7 +103,6 @@ class Recognizer:
         self.model_ref: ModelRef = resolve_asr_model(options.model)
         self.fallback_reason: Optional[str] = None
         self.memory_fallbacks: list[str] = []
-        self.redecoded_windows = 0  # batched windows decoded again sequentially (repetition loops)
         started = time.perf_counter()
         self._model = self._load(self.device, self.compute_type)
         if self.device == "cuda":
@@ -167,8 +167,6 @@ class Recognizer:
             out["device_fallback"] = self.fallback_reason
         if self.memory_fallbacks:
             out["memory_fallbacks"] = list(self.memory_fallbacks)
-        if self.redecoded_windows:
-            out["redecoded_windows"] = self.redecoded_windows
         return out
 
     def effective_options(self) -> dict:
@@ -215,9 +213,10 @@ class Recognizer:
             return BatchedInferencePipeline(self._model).transcribe(audio_16k, batch_size=self.batch_size, **kwargs)
         return self._model.transcribe(audio_16k, **kwargs)
 
-    def _without_loops(self, segments, audio_16k: np.ndarray, language: Optional[str]):
+    def _without_loops(self, segments, audio_16k: np.ndarray, language: Optional[str], loops: list):
         """The batched decoder's segments, each one that is a repetition loop replaced by the
-        sequential decoder's segments for the same stretch of audio (times moved back in place)."""
+        sequential decoder's segments for the same stretch of audio (times moved back in place);
+        the loops' (start, end) are appended to ``loops``."""
         for segment in segments:
             if self.batch_size <= 1 or segment.compression_ratio <= REPETITION_COMPRESSION_RATIO:
                 yield segment
@@ -226,7 +225,7 @@ class Recognizer:
             stop = min(len(audio_16k), int(np.ceil(segment.end * ASR_SAMPLE_RATE_HZ)))
             logger.info("repetition loop in %.1f-%.1f s (compression ratio %.1f): decoding it again sequentially",
                         segment.start, segment.end, segment.compression_ratio)
-            self.redecoded_windows += 1
+            loops.append((segment.start, segment.end))
             again, _ = self._model.transcribe(
                 audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
                 vad_filter=False, initial_prompt=None)
@@ -241,7 +240,8 @@ class Recognizer:
             language = "en"
         segments, info = self._segments(audio_16k, language)
         words: list[Word] = []
-        for segment in self._without_loops(segments, audio_16k, language):
+        loops: list = []
+        for segment in self._without_loops(segments, audio_16k, language, loops):
             for w in segment.words or ():
                 text = w.word.strip()
                 if not text or w.end <= w.start and not words:
@@ -255,4 +255,4 @@ class Recognizer:
                         speaker=speaker,
                     )
                 )
-        return AsrResult(tuple(words), info.language, round(float(info.language_probability), 4))
+        return AsrResult(tuple(words), info.language, round(float(info.language_probability), 4), len(loops))

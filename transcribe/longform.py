@@ -77,12 +77,13 @@ def transcribe_in_blocks(recognizer, audio: Audio16k, *, channel: Optional[int] 
     plan = block_plan(audio, channel=channel, options=options)
     if len(plan) > 1:
         logger.info("recognising %.0f s in %d blocks", audio.frames_16k / ASR_SAMPLE_RATE_HZ, len(plan))
-    words, first = [], None
+    words, first, loops = [], None, 0
     for start, stop in plan:
         result = recognizer.transcribe(audio.read_16k(start, stop, channel=channel), speaker=speaker)
+        loops += result.redecoded_windows
         offset = start / ASR_SAMPLE_RATE_HZ
         words.extend(replace(w, start_s=round(w.start_s + offset, 3), end_s=round(w.end_s + offset, 3))
                      for w in result.words)
         if first is None or (not first.words and result.words):
             first = result
-    return replace(first, words=tuple(words))
+    return replace(first, words=tuple(words), redecoded_windows=loops)
