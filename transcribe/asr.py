@@ -213,35 +213,36 @@ class Recognizer:
             return BatchedInferencePipeline(self._model).transcribe(audio_16k, batch_size=self.batch_size, **kwargs)
         return self._model.transcribe(audio_16k, **kwargs)
 
-    def _without_loops(self, segments, audio_16k: np.ndarray, language: Optional[str], loops: list):
+    def _without_loops(self, segments, audio_16k: np.ndarray, language: Optional[str]) -> tuple[list, int]:
         """The batched decoder's segments, each one that is a repetition loop replaced by the
-        sequential decoder's segments for the same stretch of audio (times moved back in place);
-        the loops' (start, end) are appended to ``loops``."""
+        sequential decoder's segments for the same stretch of audio (times moved back in place),
+        and how many were replaced."""
+        out, loops = [], 0
         for segment in segments:
             if self.batch_size <= 1 or segment.compression_ratio <= REPETITION_COMPRESSION_RATIO:
-                yield segment
+                out.append(segment)
                 continue
             start = max(0, int(segment.start * ASR_SAMPLE_RATE_HZ))
             stop = min(len(audio_16k), int(np.ceil(segment.end * ASR_SAMPLE_RATE_HZ)))
             logger.info("repetition loop in %.1f-%.1f s (compression ratio %.1f): decoding it again sequentially",
                         segment.start, segment.end, segment.compression_ratio)
-            loops.append((segment.start, segment.end))
+            loops += 1
             again, _ = self._model.transcribe(
                 audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
                 vad_filter=False, initial_prompt=None)
             offset = start / ASR_SAMPLE_RATE_HZ
-            for s in again:
-                yield replace(s, start=s.start + offset, end=s.end + offset, words=[
-                    replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()])
+            out.extend(replace(s, start=s.start + offset, end=s.end + offset, words=[
+                replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()]) for s in again)
+        return out, loops
 
     def _transcribe_once(self, audio_16k: np.ndarray, speaker: Optional[str]) -> AsrResult:
         language = self.options.language
         if language is None and self.english_only:
             language = "en"
         segments, info = self._segments(audio_16k, language)
+        segments, loops = self._without_loops(segments, audio_16k, language)
         words: list[Word] = []
-        loops: list = []
-        for segment in self._without_loops(segments, audio_16k, language, loops):
+        for segment in segments:
             for w in segment.words or ():
                 text = w.word.strip()
                 if not text or w.end <= w.start and not words:
@@ -255,4 +256,4 @@ class Recognizer:
                         speaker=speaker,
                     )
                 )
-        return AsrResult(tuple(words), info.language, round(float(info.language_probability), 4), len(loops))
+        return AsrResult(tuple(words), info.language, round(float(info.language_probability), 4), loops)

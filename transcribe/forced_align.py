@@ -238,20 +238,17 @@ def align_words(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, *,
              "not_in_dictionary": sum(t == [SPEECH_FILLER] for t in tokens)}
 
     def read(start_s: float, stop_s: float) -> np.ndarray:
-        a = max(0, int(round(start_s * ASR_SAMPLE_RATE_HZ)))
-        b = min(audio.frames_16k, int(round(stop_s * ASR_SAMPLE_RATE_HZ)))
+        a, b = _sample_range(start_s, stop_s, 0.0, audio.frames_16k)
         return audio.read_16k(a, b, channel=channel) if b > a else np.zeros(0, dtype=np.float32)
 
+    first_lo = max(0.0, times[0][0] - opts.margin_s) if words else 0.0
+    last_hi = min(duration_s, times[-1][1] + opts.margin_s) if words else 0.0
     jobs = []
     start = 0
     for k in range(1, len(words) + 1):
         if k == len(words) or times[k][0] - times[k - 1][1] >= opts.gap_s:
-            a, b = start, k
-            lo = max(_quietest_between(read, times[a - 1], times[a]) if a > 0 else 0.0,
-                     times[a][0] - (1.0 if a > 0 else opts.margin_s), 0.0)
-            hi = min(_quietest_between(read, times[b - 1], times[b]) if b < len(words) else duration_s,
-                     times[b - 1][1] + (1.0 if b < len(words) else opts.margin_s))
-            jobs.append((a, b, lo, hi))
+            lo, hi = _chunk_bounds(read, times, start, k, first_lo, last_hi)
+            jobs.append((start, k, max(lo, 0.0), hi))
             start = k
     spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
     results = aligner.map_units([(read(lo, hi), lo, times[a:b], tokens[a:b], hi) for a, b, lo, hi in jobs],
@@ -286,6 +283,21 @@ def _quietest_between(read, before: tuple[float, float], after: tuple[float, flo
     return max(0.0, lo) + (int(np.argmin(energy)) + 0.5) * FRAME_S
 
 
+def _chunk_bounds(read, times: Sequence[tuple[float, float]], a: int, b: int, first_lo: float,
+                  last_hi: float) -> tuple[float, float]:
+    """Where the audio of words a..b-1 starts and ends: at the quietest 10 ms between each edge
+    word and its outer neighbour (at most 1 s out), or ``first_lo``/``last_hi`` at the ends."""
+    lo = first_lo if a == 0 else max(_quietest_between(read, times[a - 1], times[a]), times[a][0] - 1.0)
+    hi = last_hi if b == len(times) else min(_quietest_between(read, times[b - 1], times[b]), times[b - 1][1] + 1.0)
+    return lo, hi
+
+
+def _sample_range(start_s: float, stop_s: float, origin_s: float, n: int) -> tuple[int, int]:
+    """Sample indices of ``start_s``..``stop_s`` in a signal of ``n`` 16 kHz samples from ``origin_s``."""
+    a = max(0, int(round((start_s - origin_s) * ASR_SAMPLE_RATE_HZ)))
+    return a, min(n, int(round((stop_s - origin_s) * ASR_SAMPLE_RATE_HZ)))
+
+
 def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Sequence[tuple[float, float]],
                tokens: Sequence[Sequence[str]], hi_s: float) -> tuple[list, int, int]:
     """Align one stretch of words (their recognised ``times``) whose audio is ``samples`` from
@@ -298,8 +310,7 @@ def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Se
     tried = failed = 0
 
     def read(start_s: float, stop_s: float) -> np.ndarray:
-        a = max(0, int(round((start_s - lo_s) * ASR_SAMPLE_RATE_HZ)))
-        b = min(len(samples), int(round((stop_s - lo_s) * ASR_SAMPLE_RATE_HZ)))
+        a, b = _sample_range(start_s, stop_s, lo_s, len(samples))
         return samples[a:b] if b > a else np.zeros(0, dtype=np.float32)
 
     def widest_gap(a: int, b: int) -> int:
@@ -313,8 +324,7 @@ def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Se
             m = widest_gap(a, b)
             stack += [(m, b), (a, m)]
             continue
-        lo = lo_s if a == 0 else max(_quietest_between(read, times[a - 1], times[a]), times[a][0] - 1.0)
-        hi = hi_s if b == n else min(_quietest_between(read, times[b - 1], times[b]), times[b - 1][1] + 1.0)
+        lo, hi = _chunk_bounds(read, times, a, b, lo_s, hi_s)
         tried += 1
         got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
         if got is not None and all(t[0] - opts.max_shift_s <= e and s <= t[1] + opts.max_shift_s

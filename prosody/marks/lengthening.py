@@ -69,6 +69,7 @@ class PhoneNorms:
             values = [max(x for _, x, _ in got) for got in ratios if got]
             self.final_factor[speaker] = max(1.0, float(np.median(values))) if len(values) >= 3 else 1.0
         self.finals = finals
+        self._ratio_cache: dict[int, list] = {}
 
     def norm(self, speaker, label: str) -> Optional[float]:
         norms, classes = self.by_speaker[speaker]
@@ -84,9 +85,12 @@ class PhoneNorms:
         return out
 
     def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float]]:
-        """(phone, duration / norm, seconds beyond the norm) for each holdable phone of word i."""
-        factor = self.final_factor[ctx.transcript.words[i].speaker] if i in self.finals else 1.0
-        return self._ratios(ctx, i, factor)
+        """(phone, duration / norm, seconds beyond the norm) for each holdable phone of word i
+        (worked out once per word: each word is also a neighbour of four others)."""
+        if i not in self._ratio_cache:
+            factor = self.final_factor[ctx.transcript.words[i].speaker] if i in self.finals else 1.0
+            self._ratio_cache[i] = self._ratios(ctx, i, factor)
+        return self._ratio_cache[i]
 
     def word_ratio(self, ctx: Context, i: int) -> Optional[float]:
         """Geometric mean of the word's phone ratios: how slowly the whole word was said."""
