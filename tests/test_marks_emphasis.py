@@ -140,3 +140,25 @@ def test_a_loud_word_that_is_not_stressed_needs_no_margin():
     t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 6.5}, BASE_DB)))
     assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(6, 6)]
     assert not of_type(t, "emphasis")
+
+
+def test_a_word_both_emphasised_and_lengthened_is_one_of_the_two():
+    """Louder and drawn out (vowel 0.54 s against 0.24 s): its emphasis needs its length, so it is
+    lengthening; louder, higher and drawn out: emphasised without its length, so emphasis (a
+    stressed syllable is longer anyway). Before, both words were underlined and lengthened."""
+    from test_marks import _with_phones
+
+    words = regular_words(24, lengths={8: 0.6})
+    louder = _per_word(words, {8: BASE_DB + 4}, BASE_DB)
+    t = annotate(_with_phones(make_transcript(words, db=louder)))
+    assert not of_type(t, "emphasis")
+    (mark,) = of_type(t, "lengthening")
+    assert mark.first_word == 8
+    assert set(mark.evidence["emphasis_cues_passed"]) == {"loudness_above_db", "duration_ratio"}
+
+    higher = _per_word(words, {8: _st(4)}, BASE_HZ)
+    t = annotate(_with_phones(make_transcript(words, f0=higher, db=louder)))
+    (mark,) = of_type(t, "emphasis")
+    assert mark.first_word == 8 and set(mark.evidence["cues_passed"]) == {
+        "pitch_above_st", "loudness_above_db", "duration_ratio"}
+    assert not of_type(t, "lengthening")

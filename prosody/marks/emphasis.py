@@ -4,6 +4,9 @@ Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker'
 it, in semitones; its level over their median level, in dB; its sounding length over the
 speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
+A word whose emphasis needs its length, and which is also held long enough to be lengthening, is
+lengthening instead (``either``): stressed syllables are longer anyway, so only a word that is
+emphasised without its length is underlined and never also lengthened.
 
 The length of the last word of an intonation unit does not count as a cue: words before a
 prosodic boundary are lengthened whether or not they are prominent (final lengthening, e.g.
@@ -58,8 +61,24 @@ def passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
                       if k in limit and v is not None and v >= limit[k] and not (final and k == "duration_ratio")]
 
 
+def either(ctx: Context, i: int) -> str | None:
+    """"emphasis", "lengthening" or None for word i. A word both emphasised and lengthened is one
+    of the two: stressed syllables are longer anyway (accentual lengthening), so a word that
+    passes ``min_cues`` without its length is emphasis, and one whose emphasis needs its length
+    is a lengthened word (its length is what stands out)."""
+    from prosody.marks import lengthening  # it imports this module
+
+    passed = passed_cues(ctx, i)[1]
+    need = ctx.thresholds.emphasis.min_cues
+    if sum(k != "duration_ratio" for k in passed) >= need:
+        return "emphasis"
+    if i in lengthening.judged(ctx):
+        return "lengthening"
+    return "emphasis" if len(passed) >= need else None
+
+
 def is_emphasised(ctx: Context, i: int) -> bool:
-    return len(passed_cues(ctx, i)[1]) >= ctx.thresholds.emphasis.min_cues
+    return either(ctx, i) == "emphasis"
 
 
 def find(ctx: Context) -> list[Mark]:
@@ -68,7 +87,7 @@ def find(ctx: Context) -> list[Mark]:
     marks = []
     for i in ctx.order:
         measured, passed = passed_cues(ctx, i)
-        if len(passed) < th.min_cues:
+        if not is_emphasised(ctx, i):
             continue
         w = ctx.transcript.words[i]
         score = sum(min(2.0, measured[k] / limit[k]) for k in passed) / len(passed)

@@ -14,7 +14,9 @@ that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are
 boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), so there the norm
 is scaled by the speaker's own final lengthening (the median phone ratio of their unit-final
 words, at least 1). The evidence names the held phone; the renderers still put the colons after
-the word's last vowel letter (a phone does not map onto letters reliably).
+the word's last vowel letter (a phone does not map onto letters reliably). A word that is also
+emphasised without its length counting is emphasis, not lengthening (``emphasis.either``); one
+whose emphasis rests on its length is lengthening, with those cues in ``emphasis_cues_passed``.
 
 In a recording without phones (other languages, or ``--no-align``) the rule falls back on the
 *held* sound (in an aligned recording, words the aligner could not place are not judged): each word's longest run of frames near its loudest level (``held_s``, see
@@ -98,11 +100,15 @@ class PhoneNorms:
         return math.exp(float(np.mean([math.log(x) for _, x, _ in got]))) if got else None
 
 
-def find(ctx: Context) -> list[Mark]:
+def judged(ctx: Context) -> dict[int, tuple]:
+    """Word -> (ratio, limit, seconds beyond the norm, evidence) for each word held long enough to
+    be lengthening, before the choice between lengthening and emphasis (``emphasis.either``)."""
+    if "lengthening" in ctx.cache:
+        return ctx.cache["lengthening"]
     th = ctx.thresholds.lengthening
     words = ctx.transcript.words
     phones = PhoneNorms(ctx) if any(w.phones for w in words) else None
-    marks = []
+    out = {}
     for i in ctx.order:
         if phones is not None:  # an aligned recording: words without phones are not judged
             got = phones.ratios(ctx, i) if words[i].phones else []
@@ -136,11 +142,26 @@ def find(ctx: Context) -> list[Mark]:
                         "held_ratio_threshold": th.held_ratio}
         if around is not None and around > th.neighbour_ratio_max:
             continue
+        out[i] = (mine, limit, excess, {**evidence, "neighbours_ratio": r(around),
+                                        "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s})
+    ctx.cache["lengthening"] = out
+    return out
+
+
+def find(ctx: Context) -> list[Mark]:
+    from prosody.marks import emphasis
+
+    th = ctx.thresholds.lengthening
+    marks = []
+    for i, (mine, limit, excess, evidence) in judged(ctx).items():
+        if emphasis.either(ctx, i) == "emphasis":
+            continue
+        with_length = emphasis.passed_cues(ctx, i)[1]
+        if with_length:  # what emphasis it had: with the length, the word is lengthened instead
+            evidence = {**evidence, "emphasis_cues_passed": with_length}
         colons = int(min(3, max(1, round(excess / th.colon_per_s))))
         marks.append(Mark(
             type="lengthening", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
-            speaker=words[i].speaker, value=colons, confidence=confidence(mine, limit),
-            evidence={**evidence, "neighbours_ratio": r(around), "neighbour_ratio_max": th.neighbour_ratio_max,
-                      "colon_per_s": th.colon_per_s},
+            speaker=ctx.transcript.words[i].speaker, value=colons, confidence=confidence(mine, limit), evidence=evidence,
         ))
     return marks
