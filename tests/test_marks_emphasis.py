@@ -162,3 +162,17 @@ def test_a_word_both_emphasised_and_lengthened_is_one_of_the_two():
     assert mark.first_word == 8 and set(mark.evidence["cues_passed"]) == {
         "pitch_above_st", "loudness_above_db", "duration_ratio"}
     assert not of_type(t, "lengthening")
+
+
+def test_a_step_up_onto_a_word_as_loud_as_a_loud_word_is_its_stress():
+    """Raised 4 st and 7 dB louder: a stressed word, underlined, no arrow (loud_above_db 6); raised
+    4 st and 4 dB louder (a higher voice is a little louder too): emphasised and an arrow."""
+    words = regular_words(14)
+    f0 = _per_word(words, {6: _st(4)}, BASE_HZ)
+    t = annotate(make_transcript(words, f0=f0, db=_per_word(words, {6: BASE_DB + 7}, BASE_DB)))
+    assert [m.first_word for m in of_type(t, "emphasis")] == [6]
+    assert not of_type(t, "pitch_step")
+
+    t = annotate(make_transcript(words, f0=f0, db=_per_word(words, {6: BASE_DB + 4}, BASE_DB)))
+    assert [m.first_word for m in of_type(t, "emphasis")] == [6]
+    assert [(m.first_word, m.value) for m in of_type(t, "pitch_step")] == [(6, "up")]

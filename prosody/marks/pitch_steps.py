@@ -16,7 +16,11 @@ when it lands within ``min_step_st`` of where that marked step started; going on
 (from an accent down to a low "agencies", 6 st under the word before the accent) is a step of its own.
 No step is marked over a pause (a new unit starts there: pitch resets), nor from or to an F0
 more than ``max_from_median_st`` (an octave) from the speaker's median: that is the pitch
-tracker halving or doubling, or creak, not a step in the speaker's range.
+tracker halving or doubling, or creak, not a step in the speaker's range. A step up onto a word
+that is emphasised and as loud over its neighbours as a loud word (``loud_above_db``) is that
+stress's rise: the word is underlined, not given an arrow as well (a word raised and made
+clearly louder is heard as stressed; one only raised, or a little louder as a higher voice is,
+keeps its arrow).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from capture.record import Mark
+from prosody.marks import emphasis
 from prosody.marks.context import Context, confidence, r
 from prosody.marks.intonation import units
 
@@ -54,6 +59,13 @@ def steps(ctx: Context) -> list[tuple[int, int, float, float, float]]:
     return out
 
 
+def stressed(ctx: Context, i: int) -> bool:
+    """Word i is emphasised and as loud over its neighbours as a loud word (``loud_above_db``)."""
+    measured, passed = emphasis.passed_cues(ctx, i)
+    return (len(passed) >= ctx.thresholds.emphasis.min_cues and "loudness_above_db" in passed
+            and measured["loudness_above_db"] >= ctx.thresholds.loudness.loud_above_db)
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.pitch_steps
     words = ctx.transcript.words
@@ -74,6 +86,8 @@ def find(ctx: Context) -> list[Mark]:
         if sign_before == -sign and abs(level - left_from) < th.min_step_st:
             continue  # back from a word that was itself marked as a step down (or up): a return
         marked[i] = (sign, previous)
+        if sign > 0 and stressed(ctx, i):
+            continue  # the rise of a stress, underlined; the step back from it is still a return
         marks.append(Mark(
             type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
