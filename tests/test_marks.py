@@ -475,6 +475,41 @@ def test_final_lengthening_is_the_speakers_norm_at_unit_ends():
     assert marks[0].evidence["final_lengthening_factor"] == pytest.approx(0.56 / 0.24, abs=0.05)
 
 
+def test_final_lengthening_scales_only_the_last_rhyme():
+    """Unit-final words "baba" end in a vowel 2.3x long (the speaker's final lengthening). In one,
+    the first vowel is held 2.5x its norm: before the final rhyme, so it is judged against the
+    plain norm and marked (scaled by the final factor too it was 1.07x, as before this rule)."""
+    from capture.record import Phone, replace
+
+    words, t0 = [], 0.2
+    for unit in range(6):
+        for k in range(6):
+            final = k == 5
+            length = (0.06 + (0.6 if unit == 3 else 0.24) + 0.06 + 0.56) if final else 0.3
+            words.append(("baba" if final else "ba", round(t0, 3), round(t0 + length, 3), "S1"))
+            t0 += length + (0.05 if not final else 0.6)
+    pauses = [Pause(start_s=words[k][2], end_s=words[k + 1][1], duration_s=round(words[k + 1][1] - words[k][2], 3),
+                    speaker_before="S1", speaker_after="S1") for k in range(5, 35, 6)]
+    t = make_transcript(words, pauses=pauses)
+
+    def phones(w, k):
+        if w.text == "ba":
+            lengths = [("B", 0.06), ("AA", 0.24)]
+        else:
+            lengths = [("B", 0.06), ("AA", 0.6 if k == 23 else 0.24), ("B", 0.06), ("AA", 0.56)]
+        out, at = [], w.start_s
+        for label, d in lengths:
+            out.append(Phone(label, round(at, 3), round(at + d, 3)))
+            at += d
+        return tuple(out)
+
+    t = replace(t, words=tuple(replace(w, aligned=True, phones=phones(w, k)) for k, w in enumerate(t.words)))
+    marks = of_type(annotate(t), "lengthening")
+    assert [m.first_word for m in marks] == [23]
+    assert marks[0].evidence["phone_ratio"] == pytest.approx(0.6 / 0.24, abs=0.05)
+    assert marks[0].evidence["final_lengthening_factor"] == pytest.approx(0.56 / 0.24, abs=0.05)
+
+
 def test_in_an_aligned_recording_words_without_phones_are_not_judged():
     from capture.record import replace
 

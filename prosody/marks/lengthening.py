@@ -11,9 +11,11 @@ reader would be lengthened). A word drawn out as a whole, each of its sounds lon
 that much, is lengthened too when its phones are ``word_ratio`` times their norms (geometric
 mean) and ``word_excess_s`` longer in all (the issue's "held longer than the speaker's norm for
 that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this). The last word of a unit is lengthened by every speaker before a
-boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), so there the norm
-is scaled by the speaker's own final lengthening (the median phone ratio of their unit-final
-words, at least 1). The evidence names the held phone; the renderers still put the colons after
+boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the
+rhyme of the word's last syllable (from its last vowel on), so there the norms are scaled by the
+speaker's own final lengthening: the median over unit-final words of their rhyme's longest phone
+ratio, over the same median of the other words (at least 1; 1 with fewer than 3 unit-final
+words). The sounds before that rhyme are judged against the plain norms. The evidence names the held phone; the renderers still put the colons after
 the word's last vowel letter (a phone does not map onto letters reliably). A word that is also
 emphasised without its length counting is emphasis, not lengthening (``emphasis.either``); one
 whose emphasis rests on its length is lengthening, with those cues in ``emphasis_cues_passed``.
@@ -67,9 +69,14 @@ class PhoneNorms:
             self.by_speaker[speaker] = (norms, classes)
         self.final_factor = {}
         for speaker, mine in ctx.by_speaker.items():
-            ratios = [self._ratios(ctx, i, 1.0) for i in mine if i in finals]
-            values = [max(x for _, x, _ in got) for got in ratios if got]
-            self.final_factor[speaker] = max(1.0, float(np.median(values))) if len(values) >= 3 else 1.0
+            # the longest phone of any rhyme is over its norm (a maximum over several ratios), so the
+            # final words' rhymes are set against the other words' rhymes on that same measure
+            longest = {i: max((x for _, x, _ in self._ratios(ctx, i, 1.0, rhyme_only=True)), default=None)
+                       for i in mine}
+            at_end = [x for i, x in longest.items() if x is not None and i in finals]
+            inside = [x for i, x in longest.items() if x is not None and i not in finals]
+            factor = float(np.median(at_end)) / float(np.median(inside)) if len(at_end) >= 3 and inside else 1.0
+            self.final_factor[speaker] = max(1.0, factor)
         self.finals = finals
         self._ratio_cache: dict[int, list] = {}
 
@@ -77,13 +84,20 @@ class PhoneNorms:
         norms, classes = self.by_speaker[speaker]
         return norms.get(label, classes[label in VOWELS])
 
-    def _ratios(self, ctx: Context, i: int, factor: float) -> list[tuple[str, float, float]]:
+    def _ratios(self, ctx: Context, i: int, factor: float, *, rhyme_only: bool = False) -> list[tuple[str, float, float]]:
+        """(phone, ratio, excess) of word i's holdable phones, those of its final rhyme (from its last
+        vowel on) against their norms times ``factor``, the others against their norms."""
         speaker = ctx.transcript.words[i].speaker
+        phones = ctx.transcript.words[i].phones
+        rhyme = max((k for k, p in enumerate(phones) if p.label in VOWELS), default=0)
         out = []
-        for p in ctx.transcript.words[i].phones:
+        for k, p in enumerate(phones):
+            if rhyme_only and k < rhyme:
+                continue
             norm = self.norm(speaker, p.label) if p.label in HOLDABLE else None
             if norm:
-                out.append((p.label, (p.end_s - p.start_s) / (norm * factor), p.end_s - p.start_s - norm * factor))
+                expected = norm * (factor if k >= rhyme else 1.0)
+                out.append((p.label, (p.end_s - p.start_s) / expected, p.end_s - p.start_s - expected))
         return out
 
     def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float]]:
