@@ -59,7 +59,7 @@ def test_pitch_step_up_from_a_low_word_is_marked():
     steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
     assert steps[0].evidence["step_st"] == pytest.approx(8.0, abs=0.05)
-    assert steps[0].evidence["previous_word_end_st"] == pytest.approx(-3.0, abs=0.05)
+    assert steps[0].evidence["previous_word_st"] == pytest.approx(-3.0, abs=0.05)
 
 
 def test_pitch_step_must_land_especially_high_or_low():
@@ -176,3 +176,21 @@ def test_a_step_up_onto_a_word_as_loud_as_a_loud_word_is_its_stress():
     t = annotate(make_transcript(words, f0=f0, db=_per_word(words, {6: BASE_DB + 4}, BASE_DB)))
     assert [m.first_word for m in of_type(t, "emphasis")] == [6]
     assert [(m.first_word, m.value) for m in of_type(t, "pitch_step")] == [(6, "up")]
+
+
+def test_a_step_is_measured_against_the_whole_preceding_word():
+    """Word 5 rises into its end (its last 40 % at +3 st); word 6 starts at +5.5 st: 5.5 st over
+    word 5 as a whole (its median, 0 st), an arrow; only 2.5 st over word 5's end, which the old
+    measure (the last half of the preceding word) took, and missed it."""
+    words = regular_words(14)
+    a, b = words[5][1], words[5][2]
+    c, d = words[6][1], words[6][2]
+
+    def f0(t):
+        if a <= t <= b:
+            return _st(3) if t >= a + 0.6 * (b - a) else BASE_HZ
+        return _st(5.5) if c <= t <= d else BASE_HZ
+    steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
+    assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
+    assert steps[0].evidence["previous_word_st"] == pytest.approx(0.0, abs=0.05)
+    assert steps[0].evidence["step_st"] == pytest.approx(5.5, abs=0.05)
