@@ -40,7 +40,6 @@ class WordMeasure:
     f0_hz: Optional[float]  # median over voiced frames
     f0_peak_hz: Optional[float]  # 90th percentile over voiced frames
     f0_onset_hz: Optional[float]  # median over the first half of the voiced frames
-    f0_offset_hz: Optional[float]  # median over the last half of the voiced frames
     level_db: Optional[float]  # energy mean over sounding frames
     held_s: float = 0.0  # longest run of frames within HELD_DB of the word's loudest frame
 
@@ -96,7 +95,7 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
         start_s, end_s = spans[i] if spans is not None else (w.start_s, w.end_s)
         if threshold is None or end_s <= start_s:
             out.append(WordMeasure(i, w.speaker, start_s, end_s, syllables, max(0.0, end_s - start_s),
-                                   0.0, None, None, None, None, None, 0.0))
+                                   0.0, None, None, None, None, 0.0))
             continue
         frames = frame_range(start_s, end_s, hop_s=hop_s, n_frames=len(db))
         levels, pitches = db[frames], f0[frames]
@@ -111,7 +110,6 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
             f0_hz=float(np.median(voiced)) if voiced.size else None,
             f0_peak_hz=float(np.percentile(voiced, 90)) if voiced.size else None,
             f0_onset_hz=float(np.median(voiced[: max(1, (voiced.size + 1) // 2)])) if voiced.size else None,
-            f0_offset_hz=float(np.median(voiced[voiced.size // 2:])) if voiced.size else None,
             level_db=level,
             held_s=round(longest_run(levels >= peak - HELD_DB) * hop_s, 3),
         ))
