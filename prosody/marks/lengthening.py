@@ -34,7 +34,7 @@ import numpy as np
 
 from capture.record import Mark
 from prosody.marks.context import Context, confidence, median_or_none, r
-from prosody.marks.emphasis import unit_final
+from prosody.marks import emphasis
 
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
@@ -53,7 +53,7 @@ class PhoneNorms:
     vowels and of consonants as fallbacks, and the speaker's final lengthening factor."""
 
     def __init__(self, ctx: Context):
-        finals = unit_final(ctx)
+        finals = emphasis.unit_final(ctx)
         self.by_speaker: dict = {}
         for speaker, mine in ctx.by_speaker.items():
             durations: dict[str, list[float]] = {}
@@ -163,8 +163,6 @@ def judged(ctx: Context) -> dict[int, tuple]:
 
 
 def find(ctx: Context) -> list[Mark]:
-    from prosody.marks import emphasis
-
     th = ctx.thresholds.lengthening
     marks = []
     for i, (mine, limit, excess, evidence) in judged(ctx).items():
