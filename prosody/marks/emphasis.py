@@ -50,7 +50,15 @@ def unit_final(ctx: Context) -> set[int]:
 
 
 def passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
-    """The word's cues and those that pass; no cues for a word without a measurable level."""
+    """The word's cues and those that pass; no cues for a word without a measurable level.
+    Worked out once per word: emphasis, lengthening, loudness and pitch steps all ask."""
+    known = ctx.cache.setdefault("passed_cues", {})
+    if i not in known:
+        known[i] = _passed_cues(ctx, i)
+    return known[i]
+
+
+def _passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
     if level_db(ctx, i, ctx.thresholds.emphasis.min_voiced_s) is None:
         return {}, []
     measured, limit = cues(ctx, i), limits(ctx)
