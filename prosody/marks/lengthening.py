@@ -10,19 +10,23 @@ each, so a short phone's ratio alone is noisy: with the ratio alone every fifth 
 reader would be lengthened). A word drawn out as a whole, each of its sounds longer but none by
 that much, is lengthened too when its phones are ``word_ratio`` times their norms (geometric
 mean) and ``word_excess_s`` longer in all (the issue's "held longer than the speaker's norm for
-that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this). The last word of a unit is lengthened by every speaker before a
-boundary (final lengthening; Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the
-rhyme of the word's last syllable (from its last vowel on), so there the norms are scaled by the
-speaker's own final lengthening: the median over unit-final words of their rhyme's longest phone
-ratio, over the same median of the other words (at least 1; 1 with fewer than 3 unit-final
-words). The sounds before that rhyme are judged against the plain norms. The evidence names the held phone; the renderers still put the colons after
-the word's last vowel letter (a phone does not map onto letters reliably). A word that is also
-emphasised without its length counting is emphasis, not lengthening (``emphasis.either``); one
-whose emphasis rests on its length is lengthening, with those cues in ``emphasis_cues_passed``.
+that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this).
+
+The last word of a unit is lengthened by every speaker before a boundary (final lengthening;
+Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the rhyme of the word's last
+syllable (from its last vowel on), so there the norms are scaled by the speaker's own final
+lengthening: the median over unit-final words of their rhyme's longest phone ratio, over the
+same median of the other words (at least 1; 1 with fewer than 3 unit-final words). The sounds
+before that rhyme are judged against the plain norms. The evidence names the held phone; the
+renderers still put the colons after the word's last vowel letter (a phone does not map onto
+letters reliably). A word that is also emphasised without its length counting is emphasis, not
+lengthening (``emphasis.either``); one whose emphasis rests on its length is lengthening, with
+those cues in ``emphasis_cues_passed``.
 
 In a recording without phones (other languages, or ``--no-align``) the rule falls back on the
-*held* sound (in an aligned recording, words the aligner could not place are not judged): each word's longest run of frames near its loudest level (``held_s``, see
-``prosody.baselines``) against the median held time of the speaker's words.
+*held* sound: each word's longest run of frames near its loudest level (``held_s``, see
+``prosody.baselines``) against the median held time of the speaker's words. In an aligned
+recording, words the aligner could not place are not judged.
 """
 
 from __future__ import annotations

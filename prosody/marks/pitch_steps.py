@@ -1,12 +1,12 @@
 """Pitch steps up (``↑``) and down (``↓``) onto a word, within an intonation unit: the F0 at the
 word's start (median of the first half of its voiced frames) against the preceding word's F0
 (median of all its voiced frames), in semitones: a jump between words ("against the preceding
-word"), not an accent's rise or fall inside one. The preceding word is taken whole, not its last
-half: the end of a word carries its own movements (an accent's fall, a rise into a boundary)
-and the tracker's least certain frames, and against the end a 4 st shift of a whole word often
-came out under 3.5 st or a natural accent's fall over it. The preceding word is the nearest earlier one of the unit with enough voiced
-sound to carry a pitch, if it ends within ``reach_back_s``: a barely voiced "the" or "of" in
-between has no pitch to step from.
+word"), not an accent's rise or fall inside one. That word is taken whole, not its last half:
+the end of a word carries its own movements (an accent's fall, a rise into a boundary) and the
+tracker's least certain frames, and against the end a 4 st shift of a whole word often came out
+under 3.5 st, or a natural accent's fall over it. It is the nearest earlier word of the unit
+with enough voiced sound to carry a pitch, if it ends within ``reach_back_s``: a barely voiced
+"the" or "of" in between has no pitch to step from.
 
 A step must reach ``min_step_st`` and also ``relative_step`` times the speaker's own median
 word-to-word step, so a lively speaker's ordinary accents are not all arrows. The word must land
