@@ -413,6 +413,7 @@ def main() -> int:
         return replace(marked, marks=tuple(m for m in marked.marks if m.confidence >= args.min_confidence))
 
     transcripts, originals = {}, {}
+    unedited: dict = {}  # (cache folder, LJ recording) -> its marks: shared by the 24 items edited from it
     items = []
     if args.true_word_times:
         from prosody.marks import context
@@ -429,9 +430,12 @@ def main() -> int:
             transcripts[key] = annotate(with_true_words(
                 runner.transcript(item["id"], folder / item["audio"]), item, "item", args), thresholds)
             if item["set"] == "edited_real":
-                source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
-                originals[key] = annotate(with_true_words(
-                    runner.transcript(f"unedited_{Path(item['source']).stem}", source), item, "original", args), thresholds)
+                if (work, item["source"]) not in unedited:
+                    source = args.corpus / "ljspeech_LJ050-027x" / item["source"]
+                    unedited[work, item["source"]] = annotate(with_true_words(
+                        runner.transcript(f"unedited_{Path(item['source']).stem}", source), item, "original", args),
+                        thresholds)
+                originals[key] = unedited[work, item["source"]]
             elif "base_audio" in item:
                 originals[key] = annotate(with_true_words(
                     runner.transcript(f"{item['id']}_base", folder / item["base_audio"]), item, "original", args), thresholds)
