@@ -350,7 +350,8 @@ class Editor:
 # perceptible, "at least about 3 semitones" (issue 4): +4 st on a word that began 3 st below the
 # word before it leaves a 1 st step, no arrow. The jump is measured on the unedited recording with
 # librosa's pYIN (not the pipeline's SwiftF0), word onset against the preceding word's end, each
-# the median of that half of the word's voiced frames, like the rule it tests.
+# the median of that half of the word's voiced frames (as the rule measured it when the targets
+# were chosen; the rule now takes the preceding word whole, prosody/marks/pitch_steps.py).
 STEP_SHIFT_ST = 4.0
 PERCEPTIBLE_STEP_ST = 3.0
 MIN_VOICED_FRAMES = 5  # 50 ms
