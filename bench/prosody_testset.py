@@ -483,6 +483,8 @@ FIXTURES = {  # small committed files for the always-on end-to-end test (tests/f
     "statement.flac": "your brother is coming to the party on saturday.",
     "loud_and_pause.flac": 'we walked along the <prosody volume="+200%">river</prosody> in the morning '
                            '<break time="700ms"/> and talked about the garden plans for next summer.',
+    "lengthened.flac": 'we walked along the river in the <prosody rate="35%">morning</prosody> and talked about '
+                       'the garden plans for next summer.',
 }
 
 

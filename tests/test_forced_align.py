@@ -23,6 +23,15 @@ TRUTH = [("we", 0.0, 0.129), ("walked", 0.129, 0.486), ("along", 0.486, 0.814), 
          ("and", 2.529, 2.715), ("talked", 2.715, 3.09), ("about", 3.09, 3.387), ("the", 3.387, 3.497),
          ("garden", 3.497, 3.89), ("plans", 3.89, 4.32), ("for", 4.32, 4.519), ("next", 4.519, 4.886),
          ("summer", 4.886, 5.26)]
+# the same sentence with "morning" said at 35 % rate (bench/prosody_testset.py FIXTURES); its word
+# events put "morning" at 1.424-2.240 s. RECOGNISED is tiny.en's timing of it (beam 5, batched): the
+# slowed word starts 0.26 s late, and the words before it are pushed back
+LENGTHENED = Path(__file__).parent / "fixtures" / "prosody" / "lengthened.flac"
+RECOGNISED = [("We", 0.0, 0.26), ("walked", 0.459, 0.52), ("along", 0.52, 0.9), ("the", 0.9, 1.06),
+              ("river", 1.06, 1.24), ("in", 1.24, 1.54), ("the", 1.54, 1.68), ("morning", 1.68, 2.16),
+              ("and", 2.16, 2.751), ("talked", 2.889, 2.96), ("about", 2.96, 3.3), ("the", 3.3, 3.5),
+              ("garden", 3.5, 3.711), ("plans", 3.769, 4.24), ("for", 4.24, 4.48), ("next", 4.559, 4.82),
+              ("summer.", 4.82, 5.08)]
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 
 
@@ -58,6 +67,35 @@ def test_recogniser_like_late_edges_are_pulled_back_to_the_spoken_words(aligner)
     morning, and_ = words[7], words[8]
     assert morning.aligned and and_.aligned
     assert abs(morning.end_s - 1.836) <= 0.05 and abs(and_.start_s - 2.529) <= 0.05
+
+
+def _recognised() -> list[Word]:
+    return [Word(text=t, start_s=a, end_s=b, probability=0.9) for t, a, b in RECOGNISED]
+
+
+def test_a_chunk_the_default_search_cannot_finish_is_tried_with_a_narrower_beam():
+    # PocketSphinx's default beam does not reach the last word of this sentence; cut into pieces
+    # between the recogniser's edges, the slowed "morning" was squeezed into 1.775-2.215 s, its
+    # first four sounds at the 30 ms minimum. With the narrower beam the sentence aligns whole.
+    words, stats = align_words(load_audio(LENGTHENED), _recognised(), WordAligner(AlignOptions(passes=1)))
+    assert stats["aligned"] == 17 and stats["chunks_failed"] == 0, stats
+    morning = words[7]
+    assert abs(morning.start_s - 1.424) <= 0.03 and abs(morning.end_s - 2.24) <= 0.03, morning
+    assert [p.label for p in morning.phones] == ["M", "AO", "R", "N", "IH", "NG"]
+    assert min(p.end_s - p.start_s for p in morning.phones) >= 0.05  # each sound slowed, none squeezed
+    old = align_words(load_audio(LENGTHENED), _recognised(), WordAligner(AlignOptions(passes=1, retry_beams=())))[0]
+    assert old[7].start_s - 1.424 > 0.2  # without the retry: the failure this option is for
+
+
+def test_a_second_pass_starts_from_the_first_pass_times():
+    # without the retry, the first pass leaves "morning" 0.35 s late; the second, cutting its
+    # chunks where the first pass put the words, brings it within 0.1 s
+    audio = load_audio(LENGTHENED)
+    one = align_words(audio, _recognised(), WordAligner(AlignOptions(passes=1, retry_beams=())))[0]
+    two, stats = align_words(audio, _recognised(), WordAligner(AlignOptions(passes=2, retry_beams=())))
+    assert one[7].start_s - 1.424 > 0.3 and abs(two[7].start_s - 1.424) < 0.1, (one[7], two[7])
+    assert stats["aligned"] >= sum(w.aligned for w in one)
+    assert stats["chunks_tried"] > stats["words"] // 2  # both passes are counted
 
 
 def test_unknown_word_keeps_its_times_and_its_neighbours_still_align(aligner):
@@ -96,6 +134,10 @@ def test_language_and_options_are_checked():
     assert applies_to("en") and applies_to(None) and not applies_to("de")
     with pytest.raises(ValueError, match="gap_s"):
         AlignOptions(gap_s=0)
+    with pytest.raises(ValueError, match="passes"):
+        AlignOptions(passes=0)
+    with pytest.raises(ValueError, match="retry_beams"):
+        AlignOptions(retry_beams=(2.0,))
 
 
 @pytest.mark.skipif(not (CORPUS / "ljspeech_LJ050-027x").is_dir(), reason="corpus not present")
