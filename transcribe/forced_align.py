@@ -15,12 +15,12 @@ then split at its widest gap between words, cut at the quietest 10 ms there, and
 tried again, down to single words; a word that still fails keeps the recogniser's times, within
 the room its aligned neighbours leave. (The narrower beam is a retry, not the default: on the
 synthetic half of the prosody test set it finishes most chunks the default beam cannot, words
-within 50 ms of their true edges 60 -> 75 %, but as the only beam it left more of the LJ Speech
-words without phones: 1e-20 1404 and 1e-17 1139 of 1656 against 1423, and 1e-15 moved their
-edges.) Then the alignment runs once more (``passes``) over the stretches that did not align
-whole, from the times the first run gave them. An
-alignment that puts a word more than ``max_shift_s`` outside the span where the recogniser heard
-it is not believed either. Words not in the dictionary (names, numbers) are aligned as PocketSphinx's
+within 50 ms of their true edges 61 -> 74 %, 76 % with the second run below; as the only beam
+it left more of the LJ Speech words without phones, 1e-20 1404 and 1e-17 1139 of 1656 against
+1423, and 1e-15 moved their edges. ``bench/bench_alignment.py``.) Then the alignment runs once
+more (``passes``) over the stretches that did not align whole, from the times the first run
+gave them. An alignment that puts a word more than ``max_shift_s`` outside the span where the
+recogniser heard it is not believed either. Words not in the dictionary (names, numbers) are aligned as PocketSphinx's
 generic speech filler so that their neighbours still align, and keep their own recognised times.
 Aligned words carry ``aligned=True`` and their ``phones`` (ARPAbet labels with times, from a second
 pass of the aligner over the chunk, or word by word where that pass gives up on a long chunk;
@@ -71,8 +71,10 @@ class AlignOptions:
     workers: int = 0  # processes for long recordings: 0 = the cores this process may use (at most MAX_WORKERS)
     # a chunk the aligner cannot finish is tried again with these search beams before it is split
     # (PocketSphinx's default beam is 1e-48)
-    retry_beams: tuple = (1e-20,)
-    passes: int = 2  # each pass after the first re-chunks and re-checks on the previous pass's times
+    retry_beams: tuple[float, ...] = (1e-20,)
+    # runs of the whole alignment: each after the first redoes, from the times the run before gave
+    # them, the stretches that did not align whole
+    passes: int = 2
 
     def __post_init__(self):
         if (self.gap_s <= 0 or self.max_words < 1 or self.margin_s < 0 or self.max_shift_s <= 0 or self.workers < 0
