@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.bench_marks import CORPUS, _norm, true_words  # noqa: E402
+from bench.bench_marks import CORPUS, Runner, _norm, true_words  # noqa: E402
 from transcribe.forced_align import AlignOptions  # noqa: E402
 
 VARIANTS = {  # name -> AlignOptions fields
@@ -34,21 +34,6 @@ VARIANTS = {  # name -> AlignOptions fields
     "second pass only": {"retry_beams": ()},
     "default": {},
 }
-
-
-def recognised(work: Path, folder: Path, item: dict, engine_of):
-    from capture.decode import sha256_of
-    from capture.record import Transcript
-
-    cached = work / f"{item['id']}.recognised.json"
-    audio = folder / item["audio"]
-    if cached.is_file():
-        t = Transcript.load(cached)
-        if t.audio.sha256 == sha256_of(audio):
-            return t.words
-    t = engine_of().process(audio)
-    cached.write_text(t.to_json())
-    return t.words
 
 
 def errors(words, truth) -> list[tuple[float, float]]:
@@ -85,27 +70,18 @@ def main() -> int:
         parser.error("give one --work per --set")
     from capture.decode import load_audio
     from capture.offline import enforce_offline
-    from capture.pipeline import Engine, ProcessOptions
-    from transcribe.asr import AsrOptions
-    from transcribe.diarize import SpeakerOptions
     from transcribe.forced_align import WordAligner, align_words
 
     enforce_offline()
-    engine = []
-
-    def engine_of():
-        if not engine:
-            engine.append(Engine(ProcessOptions(asr=AsrOptions(model="tiny.en", language="en"),
-                                                align=AlignOptions(enabled=False), speakers=SpeakerOptions(mode="none"))))
-        return engine[0]
-
     items = []
     for folder, work in zip(args.set, args.work):
-        work.mkdir(parents=True, exist_ok=True)
+        runner = Runner(work, "tiny.en", "auto", align=False)
         for item in json.loads((folder / "manifest.json").read_text())["items"]:
             truth = true_words(item, "item", args.corpus)
             if truth and item["truth"][0]["type"] != "intonation":
-                items.append((item["set"], load_audio(folder / item["audio"]), recognised(work, folder, item, engine_of), truth))
+                audio = folder / item["audio"]
+                words = runner.transcript(f"{item['id']}.recognised", audio).words
+                items.append((item["set"], load_audio(audio), words, truth))
     results: dict = {}
     for name, fields in [("recogniser", None)] + list(VARIANTS.items()):
         aligner = WordAligner(AlignOptions(**fields)) if fields is not None else None

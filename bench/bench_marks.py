@@ -68,8 +68,8 @@ UNEDITED = {
 class Runner:
     """One pipeline run per audio file, cached as transcript JSON (marks re-derived later)."""
 
-    def __init__(self, work: Path, model: str, device: str):
-        self.work, self.model, self.device = work, model, device
+    def __init__(self, work: Path, model: str, device: str, *, align: bool = True):
+        self.work, self.model, self.device, self.align = work, model, device, align
         self.engines: dict = {}
         work.mkdir(parents=True, exist_ok=True)
 
@@ -85,9 +85,10 @@ class Runner:
             from capture.pipeline import Engine, ProcessOptions
             from transcribe.asr import AsrOptions
             from transcribe.diarize import SpeakerOptions
+            from transcribe.forced_align import AlignOptions
 
             options = ProcessOptions(asr=AsrOptions(model=self.model, device=self.device, language="en"),
-                                     speakers=SpeakerOptions(mode=speakers))
+                                     align=AlignOptions(enabled=self.align), speakers=SpeakerOptions(mode=speakers))
             self.engines[speakers] = Engine(options)
         t = self.engines[speakers].process(audio)
         cached.write_text(t.to_json())

@@ -108,14 +108,17 @@ class WordAligner:
                     k: getattr(self.options, k) for k in ("gap_s", "max_words", "max_shift_s", "min_word_s",
                                                           "retry_beams", "passes")}}
 
-    def _load(self) -> list:
-        """The decoders to try in turn: PocketSphinx's defaults, then one per retry beam."""
-        if not self._decoders:
-            from pocketsphinx import Decoder
+    def _decoder(self, k: int):
+        """Decoder k: 0 with PocketSphinx's defaults, then one per retry beam; each made on first
+        use (about 0.2 s and a copy of the acoustic model), so audio the default aligns never
+        loads the others."""
+        from pocketsphinx import Decoder
 
-            common = dict(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, dither=False, loglevel="FATAL")
-            self._decoders = [Decoder(**common)] + [Decoder(**common, beam=b) for b in self.options.retry_beams]
-        return self._decoders
+        while len(self._decoders) <= k:
+            beam = {"beam": self.options.retry_beams[len(self._decoders) - 1]} if self._decoders else {}
+            self._decoders.append(Decoder(samprate=ASR_SAMPLE_RATE_HZ, cmn="batch", lm=None, dither=False,
+                                          loglevel="FATAL", **beam))
+        return self._decoders[k]
 
     def map_units(self, jobs: list, *, parallel: bool) -> list[tuple[list, int, int]]:
         """``align_unit`` over (samples, lo_s, times, tokens, hi_s) jobs, in order: in up to
@@ -149,7 +152,7 @@ class WordAligner:
 
     def tokens(self, text: str) -> list[str]:
         """The dictionary words of one recognised word, or the speech filler when any is unknown."""
-        decoder = self._load()[0]
+        decoder = self._decoder(0)
         parts = [p.strip("'") for p in re.split(r"[\s\-]+", re.sub(r"[^a-z'\-\s]", "", text.lower()))]
         parts = [p for p in parts if p]
         if not parts or any(decoder.lookup_word(p) is None for p in parts):
@@ -166,7 +169,8 @@ class WordAligner:
         with self._lock:
             # the first decoder that reaches the last word; the phone pass uses the same one
             segments = decoder = None
-            for decoder in self._load():
+            for k in range(1 + len(self.options.retry_beams)):
+                decoder = self._decoder(k)
                 segments = self._words(decoder, pcm, flat)
                 if segments is not None:
                     break
