@@ -10,7 +10,12 @@ Two decoders, chosen by ``AsrOptions.batch_size``:
   back as a repetition loop (gzip compression ratio of its text above faster-whisper's own
   ``compression_ratio_threshold``, 2.4: e.g. "the proposals which could not resolved all the
   proposals which could ..." for 8 s of speech) is decoded again by the sequential decoder, which
-  falls back to higher temperatures for exactly that case.
+  falls back to higher temperatures for exactly that case. A window decoded without timestamps
+  can also end early: after "He wrote a long letter." and a 1.5 s pause the model wrote its end
+  of text and the next 4 s of speech ("to his brother about the journey ...") were lost, with no
+  error. So the speech the VAD found is checked against the words: a stretch of it at least
+  ``SKIPPED_SPEECH_S`` long with no word within ``WORD_REACH_S`` is decoded again by the
+  sequential decoder and its words are put in their place.
 
 A CUDA out-of-memory error during recognition halves the batch size and retries, down to the
 sequential decoder, then reloads the model on the CPU: the recording is slower, not lost.
@@ -49,6 +54,10 @@ CPU_BATCH_SIZE = 4
 # faster-whisper's default compression_ratio_threshold: text that gzip compresses more than this
 # is a decoding loop, not speech.
 REPETITION_COMPRESSION_RATIO = 2.4
+# Speech the VAD found (its regions are padded by 0.4 s) that lies this far from every recognised
+# word, over at least SKIPPED_SPEECH_S, is speech the batched decoder skipped.
+WORD_REACH_S = 0.5
+SKIPPED_SPEECH_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,23 @@ class AsrResult:
     words: tuple[Word, ...]
     language: Optional[str]
     language_probability: Optional[float]
-    redecoded_windows: int = 0  # batched windows that were repetition loops, decoded again sequentially
+    redecoded_windows: int = 0  # batched windows that were loops, or skipped speech, decoded again sequentially
+
+
+def uncovered(start_s: float, end_s: float, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of [start_s, end_s) outside every (sorted) span."""
+    out, at = [], start_s
+    for a, b in spans:
+        if b <= at:
+            continue
+        if a >= end_s:
+            break
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < end_s:
+        out.append((at, end_s))
+    return out
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -222,18 +247,53 @@ class Recognizer:
             if self.batch_size <= 1 or segment.compression_ratio <= REPETITION_COMPRESSION_RATIO:
                 out.append(segment)
                 continue
-            start = max(0, int(segment.start * ASR_SAMPLE_RATE_HZ))
-            stop = min(len(audio_16k), int(np.ceil(segment.end * ASR_SAMPLE_RATE_HZ)))
             logger.info("repetition loop in %.1f-%.1f s (compression ratio %.1f): decoding it again sequentially",
                         segment.start, segment.end, segment.compression_ratio)
             loops += 1
-            again, _ = self._model.transcribe(
-                audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
-                vad_filter=False, initial_prompt=None)
-            offset = start / ASR_SAMPLE_RATE_HZ
-            out.extend(replace(s, start=s.start + offset, end=s.end + offset, words=[
-                replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()]) for s in again)
+            out.extend(self._sequential(audio_16k, segment.start, segment.end, language, vad_filter=False))
         return out, loops
+
+    def _sequential(self, audio_16k: np.ndarray, start_s: float, end_s: float, language: Optional[str], *,
+                    vad_filter: bool) -> list:
+        """The sequential decoder's segments for [start_s, end_s) of the audio, on its clock."""
+        start = max(0, int(start_s * ASR_SAMPLE_RATE_HZ))
+        stop = min(len(audio_16k), int(np.ceil(end_s * ASR_SAMPLE_RATE_HZ)))
+        again, _ = self._model.transcribe(
+            audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
+            vad_filter=vad_filter, initial_prompt=None)
+        offset = start / ASR_SAMPLE_RATE_HZ
+        return [replace(s, start=s.start + offset, end=s.end + offset, words=[
+            replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()]) for s in again]
+
+    def _with_skipped_speech(self, segments: list, audio_16k: np.ndarray,
+                             language: Optional[str]) -> tuple[list, int]:
+        """The batched decoder's segments plus the sequential decoder's for each stretch of speech
+        (as the VAD finds it) that the batched decoder left without words, and how many stretches."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        # the options BatchedInferencePipeline finds its windows with
+        regions = get_speech_timestamps(audio_16k, VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160))
+        words = sorted((w.start, w.end) for s in segments for w in s.words or ())
+        spans = [(a - WORD_REACH_S, b + WORD_REACH_S) for a, b in words]
+        added, stretches = [], 0
+        for region in regions:
+            start_s, end_s = region["start"] / ASR_SAMPLE_RATE_HZ, region["end"] / ASR_SAMPLE_RATE_HZ
+            skipped = [(a, b) for a, b in uncovered(start_s, end_s, spans) if b - a >= SKIPPED_SPEECH_S]
+            if not skipped:
+                continue
+            logger.info("no words for the speech in %s: decoding %.1f-%.1f s again sequentially",
+                        ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in skipped), start_s, end_s)
+            stretches += len(skipped)
+            # The whole VAD region (at most 30 s), not just the stretch: cut from the middle of
+            # talk, a few seconds came back with no words at all. Its words in the skipped
+            # stretches are kept; those beside them are the batched decoder's already.
+            for segment in self._sequential(audio_16k, start_s, end_s, language, vad_filter=False):
+                found = [w for w in segment.words or () if any(
+                    a - WORD_REACH_S <= (w.start + w.end) / 2 <= b + WORD_REACH_S for a, b in skipped)
+                    and not any(x <= (w.start + w.end) / 2 <= y for x, y in words)]
+                if found:
+                    added.append(replace(segment, start=found[0].start, end=found[-1].end, words=found))
+        return sorted(segments + added, key=lambda s: s.start), stretches
 
     def _transcribe_once(self, audio_16k: np.ndarray, speaker: Optional[str]) -> AsrResult:
         language = self.options.language
@@ -241,6 +301,9 @@ class Recognizer:
             language = "en"
         segments, info = self._segments(audio_16k, language)
         segments, loops = self._without_loops(segments, audio_16k, language)
+        if self.batch_size > 1 and self.options.vad_filter:
+            segments, skipped = self._with_skipped_speech(segments, audio_16k, language)
+            loops += skipped
         words: list[Word] = []
         for segment in segments:
             for w in segment.words or ():
