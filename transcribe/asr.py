@@ -250,17 +250,18 @@ class Recognizer:
             logger.info("repetition loop in %.1f-%.1f s (compression ratio %.1f): decoding it again sequentially",
                         segment.start, segment.end, segment.compression_ratio)
             loops += 1
-            out.extend(self._sequential(audio_16k, segment.start, segment.end, language, vad_filter=False))
+            out.extend(self._sequential(audio_16k, segment.start, segment.end, language))
         return out, loops
 
-    def _sequential(self, audio_16k: np.ndarray, start_s: float, end_s: float, language: Optional[str], *,
-                    vad_filter: bool) -> list:
-        """The sequential decoder's segments for [start_s, end_s) of the audio, on its clock."""
+    def _sequential(self, audio_16k: np.ndarray, start_s: float, end_s: float, language: Optional[str]) -> list:
+        """The sequential decoder's segments for [start_s, end_s) of the audio, on its clock (no VAD:
+        the stretch is speech already, and on a few seconds cut from the middle of talk a second
+        VAD pass found none)."""
         start = max(0, int(start_s * ASR_SAMPLE_RATE_HZ))
         stop = min(len(audio_16k), int(np.ceil(end_s * ASR_SAMPLE_RATE_HZ)))
         again, _ = self._model.transcribe(
             audio_16k[start:stop], language=language, beam_size=self.options.beam_size, word_timestamps=True,
-            vad_filter=vad_filter, initial_prompt=None)
+            vad_filter=False, initial_prompt=None)
         offset = start / ASR_SAMPLE_RATE_HZ
         return [replace(s, start=s.start + offset, end=s.end + offset, words=[
             replace(w, start=w.start + offset, end=w.end + offset) for w in s.words or ()]) for s in again]
@@ -287,7 +288,7 @@ class Recognizer:
             # The whole VAD region (at most 30 s), not just the stretch: cut from the middle of
             # talk, a few seconds came back with no words at all. Its words in the skipped
             # stretches are kept; those beside them are the batched decoder's already.
-            for segment in self._sequential(audio_16k, start_s, end_s, language, vad_filter=False):
+            for segment in self._sequential(audio_16k, start_s, end_s, language):
                 found = [w for w in segment.words or () if any(
                     a - WORD_REACH_S <= (w.start + w.end) / 2 <= b + WORD_REACH_S for a, b in skipped)
                     and not any(x <= (w.start + w.end) / 2 <= y for x, y in words)]
