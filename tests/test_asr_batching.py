@@ -18,7 +18,8 @@ import pytest
 from capture import device as device_module
 from capture.device import available_cpu_cores
 from transcribe import asr
-from transcribe.asr import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions, Recognizer, is_out_of_memory, uncovered
+from transcribe.asr import (CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions, Recognizer, is_out_of_memory, uncovered,
+                            without_repeated_edges)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "diarization_two_voices.ogg"
 # espeak-ng: "he wrote a long letter <break 1.5 s> to his brother about the (x-soft) journey to the
@@ -53,6 +54,23 @@ def test_a_python_memory_error_is_not_a_cuda_out_of_memory():
 ])
 def test_uncovered_is_what_no_span_reaches(spans, expected):
     assert uncovered(0.0, 10.0, spans) == expected
+
+
+def test_a_word_decoded_again_beside_itself_is_dropped_a_real_repeat_is_not():
+    from faster_whisper.transcribe import Word as FwWord
+
+    def words(*rows):
+        return [FwWord(start=a, end=b, word=f" {text}", probability=0.9) for a, b, text in rows]
+
+    kept = words((11.9, 12.3, "understand"), (12.3, 12.6, "that"), (12.6, 12.9, "you"), (12.9, 13.3, "don't."),
+                 (15.0, 15.4, "When"))
+    # "don't" again 0.2 s after the kept one, "when" again just before the kept "When"
+    found = words((13.5, 13.9, "don't."), (14.0, 14.3, "they"), (14.3, 14.6, "said"), (14.7, 14.9, "when"))
+    assert [w.word for w in without_repeated_edges(found, kept)] == [" they", " said"]
+    # the same word 2 s later is a repeat the speaker made, not the decoders placing it twice
+    later = words((15.3, 15.6, "don't"), (15.6, 16.0, "go"))
+    assert without_repeated_edges(later, words((12.9, 13.3, "don't."))) == later
+    assert without_repeated_edges([], kept) == []
 
 
 def test_batch_size_and_threads_are_validated():
