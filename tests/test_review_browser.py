@@ -405,7 +405,10 @@ def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record
         # the view follows playback: play from the middle of the hour, the word shows up on screen
         page.evaluate("window.scrollTo(0, 0); const a = document.getElementById('audio'); a.currentTime = 1800; a.play()")
         page.wait_for_function("document.querySelector('span.w.current') !== null", timeout=20_000)
-        page.wait_for_function("""() => { const r = document.querySelector('span.w.current').getBoundingClientRect();
+        # (between two words, in a pause, no word is current: that is not a failure, wait on)
+        page.wait_for_function("""() => { const w = document.querySelector('span.w.current');
+                                          if (!w) return false;
+                                          const r = w.getBoundingClientRect();
                                           return r.top > 0 && r.bottom < innerHeight; }""", timeout=10_000)
         page.evaluate("document.getElementById('audio').pause()")
         page.reload()
