@@ -15,7 +15,9 @@ Two decoders, chosen by ``AsrOptions.batch_size``:
   of text and the next 4 s of speech ("to his brother about the journey ...") were lost, with no
   error. So the speech the VAD found is checked against the words: a stretch of it at least
   ``SKIPPED_SPEECH_S`` long with no word within ``WORD_REACH_S`` is decoded again by the
-  sequential decoder and its words are put in their place.
+  sequential decoder, on its own, and its words are put in their place. The sequential
+  decoder's own output gets the same check: it skips speech too (5 s of the two-voice test
+  fixture, whose words come back when that stretch is decoded alone).
 
 A CUDA out-of-memory error during recognition halves the batch size and retries, down to the
 sequential decoder, then reloads the model on the CPU: the recording is slower, not lost.
@@ -323,7 +325,7 @@ class Recognizer:
             language = "en"
         segments, info = self._segments(audio_16k, language)
         segments, loops = self._without_loops(segments, audio_16k, language)
-        if self.batch_size > 1 and self.options.vad_filter:
+        if self.options.vad_filter:
             segments, skipped = self._with_skipped_speech(segments, audio_16k, language)
             loops += skipped
         words: list[Word] = []
