@@ -57,7 +57,7 @@ CPU_BATCH_SIZE = 4
 # is a decoding loop, not speech.
 REPETITION_COMPRESSION_RATIO = 2.4
 # Speech the VAD found (its regions are padded by 0.4 s) that lies this far from every recognised
-# word, over at least SKIPPED_SPEECH_S, is speech the batched decoder skipped.
+# word, over at least SKIPPED_SPEECH_S, is speech the decoder skipped.
 WORD_REACH_S = 0.5
 SKIPPED_SPEECH_S = 1.0
 
@@ -88,7 +88,7 @@ class AsrResult:
     words: tuple[Word, ...]
     language: Optional[str]
     language_probability: Optional[float]
-    redecoded_windows: int = 0  # batched windows that were loops, or skipped speech, decoded again sequentially
+    redecoded_windows: int = 0  # loops (batched) and stretches of skipped speech, decoded again sequentially
 
 
 def uncovered(start_s: float, end_s: float, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -117,12 +117,14 @@ def without_repeated_edges(found: list, kept: list) -> list:
     a few hundred ms apart ("that you don't. don't." on the AMI mixture), so its middle can fall
     outside the kept word. Within ``2 * WORD_REACH_S``; a real repeat further off stays."""
     found = list(found)
-    before = [w for w in kept if found and w.end <= found[0].start + WORD_REACH_S]
-    if found and before and found[0].start - before[-1].end <= 2 * WORD_REACH_S and _same_word(found[0].word, before[-1].word):
-        found.pop(0)
-    after = [w for w in kept if found and w.start >= found[-1].end - WORD_REACH_S]
-    if found and after and after[0].start - found[-1].end <= 2 * WORD_REACH_S and _same_word(found[-1].word, after[0].word):
-        found.pop()
+    if found:
+        before = [w for w in kept if w.end <= found[0].start + WORD_REACH_S]
+        if before and found[0].start - before[-1].end <= 2 * WORD_REACH_S and _same_word(found[0].word, before[-1].word):
+            found.pop(0)
+    if found:
+        after = [w for w in kept if w.start >= found[-1].end - WORD_REACH_S]
+        if after and after[0].start - found[-1].end <= 2 * WORD_REACH_S and _same_word(found[-1].word, after[0].word):
+            found.pop()
     return found
 
 
@@ -289,8 +291,10 @@ class Recognizer:
 
     def _with_skipped_speech(self, segments: list, audio_16k: np.ndarray,
                              language: Optional[str]) -> tuple[list, int]:
-        """The batched decoder's segments plus the sequential decoder's for each stretch of speech
-        (as the VAD finds it) that the batched decoder left without words, and how many stretches."""
+        """The decoder's segments plus the sequential decoder's for each stretch of speech (as the
+        VAD finds it) that they left without words, and how many stretches. The VAD runs a second
+        time here (faster-whisper ran it already and does not return its regions): about 0.2 % of
+        real time on the CPU."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         # the options BatchedInferencePipeline finds its windows with
@@ -309,7 +313,7 @@ class Recognizer:
             stretches += len(skipped)
             # The whole VAD region (at most 30 s), not just the stretch: cut from the middle of
             # talk, a few seconds came back with no words at all. Its words in the skipped
-            # stretches are kept; those beside them are the batched decoder's already.
+            # stretches are kept; those beside them are the first decoding's already.
             for segment in self._sequential(audio_16k, start_s, end_s, language):
                 found = [w for w in segment.words or () if any(
                     a - WORD_REACH_S <= (w.start + w.end) / 2 <= b + WORD_REACH_S for a, b in skipped)
