@@ -363,7 +363,8 @@ def word_pitch_halves(x: np.ndarray, sr: int, words: list[tuple[float, float, st
     import librosa
 
     hop = int(round(0.01 * sr))
-    f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=sr, frame_length=1024, hop_length=hop)
+    frame = 1024 * max(1, round(sr / 22050))  # two periods of 60 Hz at 44.1 and 48 kHz too (1024 at LJ's 22.05 kHz)
+    f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=sr, frame_length=frame, hop_length=hop)
     times = np.arange(len(f0)) * hop / sr
     median = np.nanmedian(f0[voiced])
     out = []
@@ -396,86 +397,159 @@ def pitch_step_targets(candidates: list[int], words: list[tuple[float, float, st
 REAL_KINDS = ("loud", "quiet", "pitch_up", "pitch_down", "emphasis", "faster", "slower", "lengthening")
 
 
-def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int) -> list[dict]:
-    folder = corpus / "ljspeech_LJ050-027x"
+# Other real voices of ../shared/corpus: (folder/audio, folder/reference text). They have no word
+# times of their own; the edits are placed on the words as PocketSphinx aligns the reference text
+# (``aligned_words``). Each voice draws its targets with its own generator, so the LJ Speech items
+# of a seed stay as they were before these voices were added.
+OTHER_VOICES = {
+    "jfk": ("jfk/jfk.flac", "jfk/jfk.reference.txt"),
+    "librispeech": ("librispeech_2412-153948-0000/2412-153948-0000.flac",
+                    "librispeech_2412-153948-0000/2412-153948-0000.reference.txt"),
+    "ptdb": ("ptdb_tug_f0/mic_F01_sa1.wav", "ptdb_tug_f0/sa1.reference.txt"),
+}
+VOICES = ("lj",) + tuple(OTHER_VOICES)
+JOIN_GAP_S = 0.08  # aligned words closer than this are joined at the middle of the gap; wider gaps are pauses
+
+
+def aligned_words(x: np.ndarray, sr: int, text: str) -> list[tuple[float, float, str]]:
+    """(start, end, word) of each word of ``text`` in the recording, from the pipeline's forced
+    aligner (PocketSphinx) over the whole recording; gaps under JOIN_GAP_S closed at their middle."""
+    import librosa
+
+    from transcribe.forced_align import SPEECH_FILLER, WordAligner
+
+    labels = [w.strip(".,;:!?\"") for w in text.split()]
+    aligner = WordAligner()
+    tokens = [aligner.tokens(w) for w in labels]
+    unknown = [w for w, t in zip(labels, tokens) if t == [SPEECH_FILLER]]
+    if unknown:
+        raise ValueError(f"words not in the aligner's dictionary: {unknown}")
+    mono = x if x.ndim == 1 else x.mean(axis=1)
+    got = aligner.align_chunk(librosa.resample(mono, orig_sr=sr, target_sr=16000).astype(np.float32), 0.0, tokens)
+    if got is None:
+        raise RuntimeError("the aligner did not reach the end of the reference text")
+    spans = [[a, b] for a, b, _phones in got]
+    for k in range(1, len(spans)):
+        if 0 < spans[k][0] - spans[k - 1][1] < JOIN_GAP_S:
+            spans[k][0] = spans[k - 1][1] = round((spans[k][0] + spans[k - 1][1]) / 2, 4)
+    return [(a, b, w.lower()) for (a, b), w in zip(spans, labels)]
+
+
+def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
+                      voices: tuple[str, ...] = VOICES) -> list[dict]:
     items = []
-    silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 9
-    rng.shuffle(silences)
-    for wav in sorted(folder.glob("LJ050-027*.wav")):
-        tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
-        words = [(a, b, w) for a, b, w in tier if w]
-        original_pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
-        x, sr = sf.read(wav)
-        halves = word_pitch_halves(x, sr, words)
-        for kind in REAL_KINDS:
-            n = 5 if kind in ("faster", "slower") else 1
-            candidates = [k for k in range(2, len(words) - n - 2)
-                          if (n > 1 or (words[k][1] - words[k][0] >= 0.18 and words[k][2] not in FUNCTION_WORDS))]
-            targets = rng.sample(candidates, 3)
-            step_made = {}
-            if kind in ("pitch_up", "pitch_down"):
-                # drawn with their own generator, so the other items stay as they were before
-                # pitch targets were chosen by their step
-                step_made = pitch_step_targets(candidates, words, halves, 1.0 if kind == "pitch_up" else -1.0)
-                targets = random.Random(f"{seed}-{wav.stem}-{kind}").sample(sorted(step_made), 3)
-            for variant, target in enumerate(targets):
-                ed = Editor(x, sr)
-                joins = [k for k in range(1, len(words) - 1) if abs(words[k][0] - words[k - 1][1]) < 1e-6
-                         and (k < target - 2 or k > target + n + 2)]
-                join = rng.choice(joins)
-                a, b = words[target][0], words[target + n - 1][1]
-                edits = []
-                if join > target:  # edit right to left so earlier times stay put
-                    edits.append(("silence", join))
-                edits.append((kind, None))
-                if join < target:
-                    edits.append(("silence", join))
-                silence_s = silences.pop() if silences else 0.5
-                value = None
-                for what, where in edits:
-                    if what == "silence":
-                        ed.insert_silence(words[where][0], silence_s, np.random.default_rng(rng.randrange(1 << 30)))
-                    elif what == "loud":
-                        db = rng.choice([6.0, 8.0, 10.0])
-                        ed.gain(a, b, db)
-                        value = db
-                    elif what == "quiet":
-                        ed.gain(a, b, -10.0)
-                    elif what == "pitch_up":
-                        ed.pitch(a, b, 4.0)
-                        value = "up"
-                    elif what == "pitch_down":
-                        ed.pitch(a, b, -4.0)
-                        value = "down"
-                    elif what == "emphasis":
-                        ed.emphasise(a, b)
-                    elif what == "faster":
-                        ed.stretch(a, b, 0.8)
-                        value = "faster"
-                    elif what == "slower":
-                        ed.stretch(a, b, 1.25)
-                        value = "slower"
-                    elif what == "lengthening":
-                        ed.stretch(a, b, 1.8)
-                item_id = f"real_{wav.stem}_{kind}_{variant}"
-                path = out / "items" / f"{item_id}.wav"
-                peak = np.max(np.abs(ed.x))
-                sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
-                inserted = ed.map(words[join][0])
-                pauses = [(ed.map(p), ed.map(q)) for p, q in original_pauses]
-                pauses.append((inserted - silence_s, inserted))
-                items.append({
-                    "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": str(wav.name),
-                    "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
-                               "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
-                                         for k in range(target, target + n)],
-                               "words": [words[k][2] for k in range(target, target + n)],
-                               **({"step_st_pyin": step_made[target]} if step_made else {})}],
-                    "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
-                    "inserted_silence_s": silence_s,
-                    "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
-                })
+    if "lj" in voices:
+        folder = corpus / "ljspeech_LJ050-027x"
+        silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 9
+        rng.shuffle(silences)
+        for wav in sorted(folder.glob("LJ050-027*.wav")):
+            tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
+            words = [(a, b, w) for a, b, w in tier if w]
+            pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+            items += edited_recording(out, wav, wav.name, words, pauses, rng, seed, silences)
+    for voice in voices:
+        if voice == "lj":
+            continue
+        audio, text = OTHER_VOICES[voice]
+        x, sr = sf.read(corpus / audio)
+        words = aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8"))
+        own = random.Random(f"{seed}-{voice}")
+        silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 3
+        own.shuffle(silences)
+        # The speaker's own pauses are not known: a gap between aligned words may hold a breath
+        # (LibriSpeech's 0.31 s after "antecedents" is 0.19 s of silence and an in-breath), so
+        # only the inserted silence is a pause by construction.
+        items += edited_recording(out, corpus / audio, audio, words, [], own, seed, silences)
     return items
+
+
+def edited_recording(out: Path, wav: Path, source: str, words: list[tuple[float, float, str]],
+                     original_pauses: list[tuple[float, float]], rng: random.Random, seed: int,
+                     silences: list[float]) -> list[dict]:
+    """Up to three edited copies of one recording per kind of edit (fewer where a short recording
+    has fewer words that fit); ``source`` is the recording's path in the corpus (for LJ Speech, as
+    before, its file name in ljspeech_LJ050-027x)."""
+    items = []
+    x, sr = sf.read(wav)
+    if x.ndim > 1:
+        x = x.mean(axis=1)
+    halves = word_pitch_halves(x, sr, words)
+    for kind in REAL_KINDS:
+        n = 5 if kind in ("faster", "slower") else 1
+        candidates = [k for k in range(2, len(words) - n - 2)
+                      if (n > 1 or (words[k][1] - words[k][0] >= 0.18 and words[k][2] not in FUNCTION_WORDS))]
+        targets = rng.sample(candidates, min(3, len(candidates)))
+        step_made = {}
+        if kind in ("pitch_up", "pitch_down"):
+            # drawn with their own generator, so the other items stay as they were before
+            # pitch targets were chosen by their step
+            step_made = pitch_step_targets(candidates, words, halves, 1.0 if kind == "pitch_up" else -1.0)
+            targets = random.Random(f"{seed}-{wav.stem}-{kind}").sample(sorted(step_made), min(3, len(step_made)))
+        for variant, target in enumerate(targets):
+            ed = Editor(x, sr)
+            joins = [k for k in range(1, len(words) - 1) if abs(words[k][0] - words[k - 1][1]) < 1e-6
+                     and (k < target - 2 or k > target + n + 2)]
+            if not joins:  # a short recording with no place for the silence away from the edit
+                continue
+            join = rng.choice(joins)
+            a, b = words[target][0], words[target + n - 1][1]
+            edits = []
+            if join > target:  # edit right to left so earlier times stay put
+                edits.append(("silence", join))
+            edits.append((kind, None))
+            if join < target:
+                edits.append(("silence", join))
+            silence_s = silences.pop() if silences else 0.5
+            value = None
+            for what, where in edits:
+                if what == "silence":
+                    ed.insert_silence(words[where][0], silence_s, np.random.default_rng(rng.randrange(1 << 30)))
+                elif what == "loud":
+                    db = rng.choice([6.0, 8.0, 10.0])
+                    ed.gain(a, b, db)
+                    value = db
+                elif what == "quiet":
+                    ed.gain(a, b, -10.0)
+                elif what == "pitch_up":
+                    ed.pitch(a, b, 4.0)
+                    value = "up"
+                elif what == "pitch_down":
+                    ed.pitch(a, b, -4.0)
+                    value = "down"
+                elif what == "emphasis":
+                    ed.emphasise(a, b)
+                elif what == "faster":
+                    ed.stretch(a, b, 0.8)
+                    value = "faster"
+                elif what == "slower":
+                    ed.stretch(a, b, 1.25)
+                    value = "slower"
+                elif what == "lengthening":
+                    ed.stretch(a, b, 1.8)
+            item_id = f"real_{wav.stem}_{kind}_{variant}"
+            path = out / "items" / f"{item_id}.wav"
+            peak = np.max(np.abs(ed.x))
+            sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
+            inserted = ed.map(words[join][0])
+            pauses = [(ed.map(p), ed.map(q)) for p, q in original_pauses]
+            pauses.append((inserted - silence_s, inserted))
+            items.append({
+                "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": source,
+                "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
+                           "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
+                                     for k in range(target, target + n)],
+                           "words": [words[k][2] for k in range(target, target + n)],
+                           **({"step_st_pyin": step_made[target]} if step_made else {})}],
+                "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
+                "inserted_silence_s": silence_s,
+                "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
+            })
+    return items
+
+
+def source_path(corpus: Path, source: str) -> Path:
+    """The unedited recording of an edited item: LJ Speech items name only the file."""
+    return corpus / source if "/" in source else corpus / "ljspeech_LJ050-027x" / source
 
 
 FIXTURES = {  # small committed files for the always-on end-to-end test (tests/fixtures/prosody)
@@ -508,6 +582,10 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--synthetic-only", action="store_true")
+    parser.add_argument("--voices", default=",".join(VOICES),
+                        help=f"real recordings to edit, comma-separated, of {', '.join(VOICES)} (default: all)")
+    parser.add_argument("--no-synthetic", action="store_true",
+                        help="edited real items only; not with lj, whose items depend on the synthetic ones drawn first")
     parser.add_argument("--context-sentences", type=int, default=0,
                         help="say each synthetic faster/slower/lengthening item between this many plain sentences")
     parser.add_argument("--fixtures", action="store_true", help="(re)write tests/fixtures/prosody and stop")
@@ -515,12 +593,17 @@ def main() -> int:
     if args.fixtures:
         write_fixtures(REPO / "tests" / "fixtures" / "prosody")
         return 0
+    voices = tuple(v for v in args.voices.split(",") if v)
+    if set(voices) - set(VOICES):
+        parser.error(f"--voices: unknown {sorted(set(voices) - set(VOICES))}; choose from {', '.join(VOICES)}")
+    if args.no_synthetic and "lj" in voices:
+        parser.error("--no-synthetic draws the LJ Speech items differently from a full set: leave lj out of --voices")
     (args.out / "items").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    items = synthetic_items(args.out, rng)
+    items = [] if args.no_synthetic else synthetic_items(args.out, rng)
     if not args.synthetic_only:
         if (args.corpus / "ljspeech_LJ050-027x").is_dir():
-            items += edited_real_items(args.out, args.corpus, rng, args.seed)
+            items += edited_real_items(args.out, args.corpus, rng, args.seed, voices)
         else:
             print(f"corpus not found at {args.corpus}: edited real items skipped", file=sys.stderr)
     if args.context_sentences:

@@ -3,10 +3,15 @@ word is a step only where the jump it then makes from the word before it is perc
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import numpy as np
 import pytest
+import soundfile as sf
 
-from bench.prosody_testset import PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, pitch_step_targets, word_pitch_halves
+from bench.prosody_testset import (JOIN_GAP_S, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, aligned_words, edited_recording,
+                                   pitch_step_targets, source_path, word_pitch_halves)
 
 
 def test_word_pitch_halves_follow_a_known_tone_per_word():
@@ -37,3 +42,52 @@ def test_only_shifts_that_make_a_perceptible_jump_from_a_voiced_word_just_before
     down = pitch_step_targets([1, 2, 3, 5], words, halves, -1.0)
     assert down == {1: -STEP_SHIFT_ST, 2: -5.5}
     assert all(abs(v) >= PERCEPTIBLE_STEP_ST for v in {**up, **down}.values())
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "prosody" / "loud_and_pause.flac"
+SCRIPT = "we walked along the river in the morning and talked about the garden plans for next summer"
+# libespeak-ng's word starts for the fixture (as in tests/test_forced_align.py; "in the" is one event)
+STARTS = [0.0, 0.129, 0.486, 0.814, 0.938, 1.227, None, 1.437, 2.529, 2.715, 3.09, 3.387, 3.497, 3.89, 4.32,
+          4.519, 4.886]
+
+
+@pytest.fixture(scope="module")
+def fixture_words():
+    x, sr = sf.read(FIXTURE)
+    return x, sr, aligned_words(x, sr, SCRIPT)
+
+
+def test_a_voice_without_a_textgrid_gets_word_times_from_the_aligner(fixture_words):
+    _x, _sr, words = fixture_words
+    assert [w for _a, _b, w in words] == SCRIPT.split()
+    errors = [abs(a - t) for (a, _b, _w), t in zip(words, STARTS) if t is not None]
+    assert np.median(errors) <= 0.03 and max(errors) <= 0.15, errors  # ("along" 0.10 s: its vowel joins "walked")
+    gaps = [words[k][0] - words[k - 1][1] for k in range(1, len(words))]
+    assert gaps[7] >= 0.5  # the 0.7 s break after "morning" stays a pause
+    assert all(g == 0 or g >= JOIN_GAP_S for g in gaps), gaps  # short gaps joined, so words can be edited in place
+    with pytest.raises(ValueError, match="dictionary"):
+        aligned_words(np.zeros(16000), 16000, "we xqzzyv along")
+
+
+def test_edits_of_another_voice_move_the_truth_with_them(fixture_words, tmp_path):
+    x, sr, words = fixture_words
+    (tmp_path / "items").mkdir()
+    pauses = [(words[k - 1][1], words[k][0]) for k in range(1, len(words)) if words[k][0] - words[k - 1][1] >= JOIN_GAP_S]
+    items = edited_recording(tmp_path, FIXTURE, "prosody/loud_and_pause.flac", words, pauses, random.Random(1), 1,
+                             [0.5] * 30)
+    kinds = {i["id"].rsplit("_", 2)[-2] for i in items}
+    assert {"loud", "quiet", "emphasis", "lengthening", "faster", "slower"} <= kinds
+    for item in items:
+        y, _ = sf.read(tmp_path / item["audio"])
+        assert abs(len(y) / sr - (len(x) / sr + item["inserted_silence_s"] + sum(n - (b - a) for a, b, n in item["edits"]
+                                                                                  if b > a))) < 0.01
+        truth = item["truth"][0]
+        (a, _), (_, b) = truth["times"][0], truth["times"][-1]
+        n = len(truth["words"])
+        factor = {"lengthening": 1.8, "emphasis": 1.35, "slower": 1.25, "faster": 0.8}.get(truth["value"] or truth["type"], 1.0)
+        # the target's original span, wherever its words occur in the script ("the" is there four times)
+        spans = [words[k + n - 1][1] - words[k][0] for k in range(len(words) - n + 1)
+                 if [w for _a, _b, w in words[k: k + n]] == truth["words"]]
+        assert any(b - a == pytest.approx(span * factor, abs=0.01) for span in spans), (item["id"], b - a, spans)
+    assert source_path(Path("/c"), "jfk/jfk.flac") == Path("/c/jfk/jfk.flac")
+    assert source_path(Path("/c"), "LJ050-0276.wav") == Path("/c/ljspeech_LJ050-027x/LJ050-0276.wav")
