@@ -41,6 +41,7 @@ class LoudnessThresholds:
     quiet_below_db: float
     min_voiced_s: float
     stressed_loud_margin_db: float
+    quiet_word_min_voiced_s: float
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,21 @@ def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
     assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == [(11, 11)]
 
 
+@pytest.mark.parametrize("quiet_word_s, marked", [(0.07, False), (0.15, True)])
+def test_a_single_quiet_word_needs_more_voiced_sound_than_a_level_does(quiet_word_s, marked):
+    """A lone word 12 dB under its neighbours is quiet only with quiet_word_min_voiced_s (0.1 s) of
+    voiced sound; a short "of" measured over a few frames is not. Two such short words side by side
+    are a stretch, which needs no more than any level does (min_voiced_s)."""
+    words = regular_words(16, lengths={11: quiet_word_s})
+    t = annotate(make_transcript(words, db=_per_word(words, {11: BASE_DB - 12}, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == ([(11, 11)] if marked else [])
+    if marked:
+        assert of_type(t, "quiet")[0].evidence["quiet_word_min_voiced_s"] == 0.1
+    pair = regular_words(16, lengths={10: 0.07, 11: 0.07})
+    t = annotate(make_transcript(pair, db=_per_word(pair, {10: BASE_DB - 12, 11: BASE_DB - 12}, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == [(10, 11)]
+
+
 def test_one_word_louder_and_longer_is_emphasis_not_loud():
     # 7 dB: loud by loud_above_db (6), but under the stressed-word margin (6 + 2): a stress
     words = regular_words(14, lengths={6: 0.65})
