@@ -54,6 +54,25 @@ from prosody.marks import annotate as _annotate  # noqa: E402
 from prosody.thresholds import load_thresholds  # noqa: E402
 
 WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
+# the limits a mark must pass, by how they are relaxed: differences (x (1 - f)) and ratios (1 + (r - 1)(1 - f))
+DIFFERENCE_LIMITS = {"emphasis": ("pitch_above_st", "loudness_above_db"), "loudness": ("loud_above_db", "quiet_below_db"),
+                     "pitch_steps": ("min_step_st", "landing_beyond_median_st"), "tempo": ("mads",),
+                     "lengthening": ("phone_excess_s", "word_excess_s")}
+RATIO_LIMITS = {"emphasis": ("duration_ratio",), "pitch_steps": ("relative_step",),
+                "lengthening": ("phone_ratio", "word_ratio", "held_ratio")}
+
+
+def relaxed(thresholds, fraction: float):
+    """The thresholds with every limit a mark must pass moved ``fraction`` of the way towards
+    marking: what the unedited recording "nearly" had."""
+    data = thresholds.as_dict()
+    for section, keys in DIFFERENCE_LIMITS.items():
+        for key in keys:
+            data[section][key] *= 1 - fraction
+    for section, keys in RATIO_LIMITS.items():
+        for key in keys:
+            data[section][key] = 1 + (data[section][key] - 1) * (1 - fraction)
+    return type(thresholds).from_dict(data, source=f"relaxed by {fraction}")
 UNEDITED = {
     "jfk": "jfk/jfk.flac",
     "librispeech_2412": "librispeech_2412-153948-0000/2412-153948-0000.flac",
@@ -165,7 +184,9 @@ def _r(v):
     return None if v is None else round(float(v), 3)
 
 
-def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
+def score(items: list[dict], transcripts: dict, originals: dict, near: dict | None = None) -> dict:
+    """``near``: the unmanipulated recordings annotated with relaxed thresholds (``relaxed``), to
+    count the false new marks that the unmanipulated recording nearly had at the same place."""
     counts: dict = defaultdict(lambda: Counter())
     pause_errors: list[float] = []
     intonation: Counter = Counter()
@@ -185,6 +206,9 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
         if item["id"] in originals:  # marks the unedited recording already had, moved to edited time
             for m in originals[item["id"]].marks:
                 before.append((m.type, m.value, item_time(m.start_s, item), item_time(m.end_s, item)))
+        nearly = []
+        if near and item["id"] in near:
+            nearly = [(m.type, item_time(m.start_s, item), item_time(m.end_s, item)) for m in near[item["id"]].marks]
         times = truth.get("times") or []
         for mark_type in WORD_TYPES + ("tempo",):
             marks = by_type.get(mark_type, [])
@@ -217,6 +241,8 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
             old = [m for m in marks if not time_hit(m) and any(
                 ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, _v, s, e in before)]
             c["pre_existing"] += len(old)
+            c["false_new_nearly_before"] += sum(1 for m in marks if m not in old and not time_hit(m) and any(
+                ty == mark_type and min(m.end_s, e) - max(m.start_s, s) > 0 for ty, s, e in nearly))
             if not truth_here:  # false new marks on the word(s) another kind of edit changed
                 c["new_on_other_edits"] += sum(1 for m in marks if m not in old and any(
                     min(b, m.end_s) - max(a, m.start_s) > 0 for a, b in times))
@@ -251,6 +277,8 @@ def score(items: list[dict], transcripts: dict, originals: dict) -> dict:
             row["by_time_new_marks_only"] = prf(c["tp_truth_time"], c["n_truth"], c["tp_pred_time"], fresh)
             row["by_time_new_marks_only"].update(false_marks=fresh - c["tp_pred_time"],
                                                  false_on_other_edits=c["new_on_other_edits"])
+            if near:
+                row["by_time_new_marks_only"]["false_nearly_before"] = c["false_new_nearly_before"]
         if mark_type == "timed_pause":
             row["median_duration_error_s"] = _r(np.median(pause_errors)) if pause_errors else None
         out[mark_type] = row
@@ -309,8 +337,8 @@ def marks_per_minute(runner: Runner, thresholds, corpus: Path, annotate=_annotat
 
 def table(results: dict) -> str:
     lines = ["| mark | set | truth | marks | word: R / P / F1 | time: R / P / F1 | time, new marks only: P / F1 "
-             "| of its false marks, on another edit's word |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| of its false marks, on another edit's word | of its false marks, nearly there before |",
+             "|---|---|---|---|---|---|---|---|---|"]
 
     def rpf(row):
         return " / ".join("-" if row[k] is None else f"{row[k]:.2f}" for k in ("recall", "precision", "f1"))
@@ -328,11 +356,13 @@ def table(results: dict) -> str:
             fresh_text = "-" if not fresh else " / ".join("-" if fresh[k] is None else f"{fresh[k]:.2f}" for k in ("precision", "f1"))
             if "interval_95" in row and fresh:
                 fresh_text += f" [{row['interval_95'][0]:.2f}-{row['interval_95'][1]:.2f}]"
-            others = "-"
+            others = nearly = "-"
             if fresh and fresh["n_marks"]:
                 others = f"{fresh['false_on_other_edits']} of {fresh['false_marks']}"
+                if "false_nearly_before" in fresh:
+                    nearly = f"{fresh['false_nearly_before']} of {fresh['false_marks']}"
             lines.append(f"| {name} | {set_name} | {row['n_truth']} | {row['n_marks']} | {rpf(row)} | "
-                         f"{rpf(row['by_time']) if 'by_time' in row else '-'} | {fresh_text} | {others} |")
+                         f"{rpf(row['by_time']) if 'by_time' in row else '-'} | {fresh_text} | {others} | {nearly} |")
     for set_name in ("synthetic", "edited_real"):
         row = results.get(set_name, {}).get("intonation")
         if row:
@@ -401,6 +431,9 @@ def main() -> int:
                         help="score only marks at or above this confidence (the trade-off a reader can make)")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
                         help="also give a 95 %% interval of each headline number from N resamples of the items")
+    parser.add_argument("--near", type=float, default=0.1, metavar="FRACTION",
+                        help="count the false new marks that the unmanipulated recording nearly had: with every "
+                             "limit moved this fraction towards marking (0: off)")
     parser.add_argument("--true-word-times", action="store_true",
                         help="diagnostic: measure the items on their true words and times (espeak-ng word events, "
                              "LJ TextGrids), not re-timed: what the rules give when word edges are right")
@@ -448,11 +481,18 @@ def main() -> int:
             items.append({**item, "id": key})
     if args.true_word_times:
         context.measuring_spans = retime
+    near = {}
+    if args.near:
+        loose, done = relaxed(thresholds, args.near), {}
+        for key, original in originals.items():
+            if id(original) not in done:
+                done[id(original)] = annotate(original, loose)
+            near[key] = done[id(original)]
     results = {}
     for set_name in ("synthetic", "edited_real"):
         chosen = [i for i in items if i["set"] == set_name]
         if chosen:
-            results[set_name] = score(chosen, transcripts, originals)
+            results[set_name] = score(chosen, transcripts, originals, near)
             if args.bootstrap:
                 for mark_type, interval in bootstrap(chosen, transcripts, originals, args.bootstrap).items():
                     results[set_name][mark_type]["interval_95"] = interval
@@ -460,6 +500,7 @@ def main() -> int:
     results["sets"] = [str(folder) for folder in args.set]
     results["min_confidence"] = args.min_confidence
     results["thresholds"] = str(args.thresholds or "defaults")
+    results["near_fraction"] = args.near
     print(table(results))
     rate = results["unedited_corpus"]
     print(f"\nunedited corpus ({rate['minutes']} min, {rate['words']} words), marks per minute: {rate['per_minute']}")

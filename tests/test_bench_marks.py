@@ -49,3 +49,25 @@ def test_marks_the_unedited_recording_already_had_are_left_out_and_the_interval_
     assert headline(result["loud"]) == 1.0
     low, high = bootstrap(items, {"a": loud}, {"a": before}, rounds=20)["loud"]
     assert low == high == pytest.approx(1.0)
+
+
+def test_a_false_new_mark_the_unedited_recording_nearly_had_is_counted_as_nearly_there():
+    """Word 3 is 5.7 dB over its neighbours before the edit (loud needs 6) and 6.5 dB after it: a
+    false new mark, but one that limits relaxed by 10 % (5.4 dB) find in the unedited recording."""
+    from bench.bench_marks import relaxed
+    from prosody.thresholds import default_thresholds
+
+    loose = relaxed(default_thresholds(), 0.1)
+    assert loose.loudness.loud_above_db == pytest.approx(5.4)
+    assert loose.emphasis.duration_ratio == pytest.approx(1.9)  # a ratio: 1 + (2 - 1) x 0.9
+    assert loose.emphasis.window_words == default_thresholds().emphasis.window_words  # not a limit
+    words = regular_words(14)
+    after = annotate(make_transcript(words, db=_per_word(words, {3: BASE_DB + 6.5, 10: BASE_DB + 9}, BASE_DB)))
+    before_db = _per_word(words, {3: BASE_DB + 5.7}, BASE_DB)
+    before = annotate(make_transcript(words, db=before_db))
+    items = [_item("a", "loud", 10, words)]
+    near = {"a": annotate(make_transcript(words, db=before_db), loose)}
+    row = score(items, {"a": after}, {"a": before}, near)["loud"]["by_time_new_marks_only"]
+    assert row["false_marks"] == 1 and row["false_nearly_before"] == 1
+    far = {"a": annotate(make_transcript(words, db=_per_word(words, {3: BASE_DB + 4}, BASE_DB)), loose)}
+    assert score(items, {"a": after}, {"a": before}, far)["loud"]["by_time_new_marks_only"]["false_nearly_before"] == 0

@@ -450,6 +450,26 @@ def test_a_held_vowel_is_lengthening_by_its_phone():
     assert mark.evidence["phone_excess_s"] == pytest.approx(0.30, abs=0.01)
 
 
+@pytest.mark.parametrize("silent_s, lengthened", [(0.5, False), (0.0, True)])
+def test_silence_the_aligner_gave_a_phone_is_not_a_sound_held(silent_s, lengthened):
+    """Word 8's F lasts 0.56 s as aligned (0.06 s is the norm). When its first 0.5 s are silence at
+    the recording's floor (the aligner stretched it over a pause), the F sounds 0.06 s: no
+    lengthening. Held for all of it, it is."""
+    words = regular_words(24, lengths={8: 0.86})
+    a8 = words[8][1]
+
+    def silent(t):
+        return a8 <= t < a8 + silent_s
+
+    t = make_transcript(words, db=lambda t: SILENCE_DB if silent(t) else BASE_DB,
+                        f0=lambda t: None if silent(t) else BASE_HZ)
+    t = annotate(_with_phones(t, lambda k: (0.56, None) if k == 8 else None, first="F"))
+    marks = of_type(t, "lengthening")
+    assert [m.first_word for m in marks] == ([8] if lengthened else [])
+    if lengthened:
+        assert marks[0].evidence["phone"] == "F" and marks[0].evidence["phone_excess_s"] == pytest.approx(0.5, abs=0.02)
+
+
 def test_a_phone_longer_by_a_ratio_but_not_by_enough_time_is_not_lengthening():
     # a short phone doubled: ratio 2.5 but only 0.09 s beyond its norm (phone_excess_s 0.15)
     words = regular_words(24, lengths={8: 0.39})

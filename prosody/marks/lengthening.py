@@ -37,12 +37,29 @@ from typing import Optional
 import numpy as np
 
 from capture.record import Mark
+from prosody.baselines import silence_level_db
+from prosody.features import frame_range
 from prosody.marks.context import Context, confidence, median_or_none, r
 from prosody.marks import emphasis
 
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
 MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
+
+
+def phone_s(ctx: Context, phone) -> float:
+    """How long an aligned phone sounds: its frames above the recording's silence level. The
+    aligner may stretch a phone over silence next to it (a fricative's first frames over a pause
+    whose noise floor hisses like it: JFK's "fellow" got an F of 1.55 s), and silence is not a sound
+    held."""
+    if "silence_db" not in ctx.cache:
+        ctx.cache["silence_db"] = silence_level_db(ctx.db)
+    aligned = phone.end_s - phone.start_s
+    silence = ctx.cache["silence_db"]
+    if silence is None:
+        return aligned
+    frames = frame_range(phone.start_s, phone.end_s, hop_s=ctx.hop_s, n_frames=len(ctx.db))
+    return min(aligned, max(1.0, float(np.sum(ctx.db[frames] >= silence))) * ctx.hop_s)  # at least a frame
 
 
 def held_ratio(ctx: Context, i: int) -> float | None:
@@ -64,7 +81,7 @@ class PhoneNorms:
             for i in mine:
                 if i not in finals:
                     for p in ctx.transcript.words[i].phones:
-                        durations.setdefault(p.label, []).append(p.end_s - p.start_s)
+                        durations.setdefault(p.label, []).append(phone_s(ctx, p))
             norms = {label: float(np.median(v)) for label, v in durations.items() if len(v) >= MIN_PHONES}
             vowels = [d for label, v in durations.items() if label in VOWELS for d in v]
             others = [d for label, v in durations.items() if label not in VOWELS for d in v]
@@ -101,7 +118,8 @@ class PhoneNorms:
             norm = self.norm(speaker, p.label) if p.label in HOLDABLE else None
             if norm:
                 expected = norm * (factor if k >= rhyme else 1.0)
-                out.append((p.label, (p.end_s - p.start_s) / expected, p.end_s - p.start_s - expected))
+                sounding = phone_s(ctx, p)
+                out.append((p.label, sounding / expected, sounding - expected))
         return out
 
     def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float]]:
