@@ -15,7 +15,9 @@
     Pause truth is measured from the synthesis (runs of digital silence), not taken from SSML.
     Each manipulated item has a ``_base`` twin without the manipulation, so the bench can tell
     marks caused by the manipulation from espeak-ng's own accents.
-(b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids)
+(b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids;
+    with ``--voices`` also JFK, LibriSpeech 2412-153948-0000 and PTDB-TUG F01 sa1, word times
+    from the forced aligner on their reference texts, see ``OTHER_VOICES``)
     edited with sox/numpy: one word +6..10 dB (loud) or -10 dB (quiet), one word pitch-shifted by
     +-4 semitones (sox ``pitch``, length kept; only a word whose jump from the word before it
     then is at least 3 semitones, see ``pitch_step_targets``), a 5-word stretch time-stretched by 25 % slower or
@@ -582,8 +584,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--synthetic-only", action="store_true")
-    parser.add_argument("--voices", default=",".join(VOICES),
-                        help=f"real recordings to edit, comma-separated, of {', '.join(VOICES)} (default: all)")
+    parser.add_argument("--voices", default="lj",
+                        help=f"real recordings to edit, comma-separated, of {', '.join(VOICES)} (default: lj; the "
+                             "README scores the others as a set of their own: --voices jfk,librispeech,ptdb --no-synthetic)")
     parser.add_argument("--no-synthetic", action="store_true",
                         help="edited real items only; not with lj, whose items depend on the synthetic ones drawn first")
     parser.add_argument("--context-sentences", type=int, default=0,
