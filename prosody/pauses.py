@@ -185,6 +185,18 @@ def _is_silent(word: Word, silences: Sequence[tuple[float, float]], order: _Sile
     return not _sounding_pieces(word.start_s, word.end_s, silences, order) or word.end_s <= word.start_s
 
 
+def _sound_centre(word: Word, silences: Sequence[tuple[float, float]], order: _SilenceOrder) -> float:
+    """The middle of the longest sounding stretch of a word's span. A pause between two words may
+    reach up to it: an aligned word's span can hold a silence (on a hissy recording the aligner
+    laid JFK's "fellow" over the 1.5 s pause before it), and cut at the span's middle that pause
+    lost half its length or split in two."""
+    pieces = _sounding_pieces(word.start_s, word.end_s, silences, order)
+    if not pieces:
+        return (word.start_s + word.end_s) / 2
+    start, end = max(pieces, key=lambda piece: piece[1] - piece[0])
+    return (start + end) / 2
+
+
 def find_pauses(
     words: Sequence[Word],
     db: np.ndarray,
@@ -215,8 +227,7 @@ def find_pauses(
         reach_end = max(reach_end, before.end_s)
         if after.start_s < reach_end - options.gap_tolerance_s:
             continue  # the next word starts inside talk still going on (overlap)
-        lo = (before.start_s + before.end_s) / 2
-        hi = (after.start_s + after.end_s) / 2
+        lo, hi = _sound_centre(before, silences, order), _sound_centre(after, silences, order)
         gap_lo, gap_hi = reach_end - options.gap_tolerance_s, after.start_s + options.gap_tolerance_s
         best = None
         first = max(0, int(np.searchsorted(starts, lo)) - 1)

@@ -38,6 +38,23 @@ def test_inserted_silence_found_within_20_ms(silence_s):
     assert trimmed[0].end_s == pytest.approx(1.0, abs=0.02)
 
 
+@pytest.mark.parametrize("spans", [
+    # the aligner laid the second word over the whole pause (its sound is the last 1.3 s of its span)
+    ((0.3, 1.0), (1.0, 3.8)),
+    # ... or the first word over it, and a sliver of the second word's span is in the silence too
+    ((0.3, 2.4), (2.4, 3.8)),
+])
+def test_a_pause_an_aligned_word_was_laid_over_is_measured_whole(spans):
+    """Aligned words keep their spans (no trimming), and on a hissy recording the aligner can put a
+    word over a silence. The pause reaches up to the middle of each word's sounding part, not of
+    its span: cut at the span's middle, the 1.5 s pause came out 0.9 s, or split in two."""
+    signal = _speech_with_silence(1.5)
+    db = intensity_frames(signal, sr=SR)
+    words = [Word("before", *spans[0], 0.9, "S1", aligned=True), Word("after", *spans[1], 0.9, "S1", aligned=True)]
+    (pause,) = find_pauses(words, db, hop_s=0.01)[1]
+    assert (pause.start_s, pause.end_s) == (pytest.approx(1.0, abs=0.02), pytest.approx(2.5, abs=0.02))
+
+
 def test_no_pause_in_continuous_sound():
     signal = harmonic_tone(150, duration_s=2.0)
     db = intensity_frames(signal, sr=SR)
