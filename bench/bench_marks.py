@@ -73,6 +73,8 @@ def relaxed(thresholds, fraction: float):
         for key in keys:
             data[section][key] = 1 + (data[section][key] - 1) * (1 - fraction)
     return type(thresholds).from_dict(data, source=f"relaxed by {fraction}")
+
+
 UNEDITED = {
     "jfk": "jfk/jfk.flac",
     "librispeech_2412": "librispeech_2412-153948-0000/2412-153948-0000.flac",
