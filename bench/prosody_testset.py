@@ -411,10 +411,16 @@ OTHER_VOICES = {
 }
 VOICES = ("lj",) + tuple(OTHER_VOICES)
 JOIN_GAP_S = 0.08  # aligned words closer than this are joined at the middle of the gap; wider gaps are pauses
+INSERTED_SILENCES_S = (0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0)  # one per edited item, shuffled
+
+
+def read_mono(path: Path) -> tuple[np.ndarray, int]:
+    x, sr = sf.read(path)
+    return (x if x.ndim == 1 else x.mean(axis=1)), sr
 
 
 def aligned_words(x: np.ndarray, sr: int, text: str) -> list[tuple[float, float, str]]:
-    """(start, end, word) of each word of ``text`` in the recording, from the pipeline's forced
+    """(start, end, word) of each word of ``text`` in the (mono) recording, from the pipeline's forced
     aligner (PocketSphinx) over the whole recording; gaps under JOIN_GAP_S closed at their middle."""
     import librosa
 
@@ -426,8 +432,7 @@ def aligned_words(x: np.ndarray, sr: int, text: str) -> list[tuple[float, float,
     unknown = [w for w, t in zip(labels, tokens) if t == [SPEECH_FILLER]]
     if unknown:
         raise ValueError(f"words not in the aligner's dictionary: {unknown}")
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    got = aligner.align_chunk(librosa.resample(mono, orig_sr=sr, target_sr=16000).astype(np.float32), 0.0, tokens)
+    got = aligner.align_chunk(librosa.resample(x, orig_sr=sr, target_sr=16000).astype(np.float32), 0.0, tokens)
     if got is None:
         raise RuntimeError("the aligner did not reach the end of the reference text")
     spans = [[a, b] for a, b, _phones in got]
@@ -442,39 +447,36 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
     items = []
     if "lj" in voices:
         folder = corpus / "ljspeech_LJ050-027x"
-        silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 9
+        silences = list(INSERTED_SILENCES_S) * 9
         rng.shuffle(silences)
         for wav in sorted(folder.glob("LJ050-027*.wav")):
             tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
             words = [(a, b, w) for a, b, w in tier if w]
             pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
-            items += edited_recording(out, wav, wav.name, words, pauses, rng, seed, silences)
+            items += edited_recording(out, wav.stem, wav.name, *read_mono(wav), words, pauses, rng, seed, silences)
     for voice in voices:
         if voice == "lj":
             continue
         audio, text = OTHER_VOICES[voice]
-        x, sr = sf.read(corpus / audio)
+        x, sr = read_mono(corpus / audio)
         words = aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8"))
         own = random.Random(f"{seed}-{voice}")
-        silences = [0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0] * 3
+        silences = list(INSERTED_SILENCES_S) * 3
         own.shuffle(silences)
         # The speaker's own pauses are not known: a gap between aligned words may hold a breath
         # (LibriSpeech's 0.31 s after "antecedents" is 0.19 s of silence and an in-breath), so
         # only the inserted silence is a pause by construction.
-        items += edited_recording(out, corpus / audio, audio, words, [], own, seed, silences)
+        items += edited_recording(out, Path(audio).stem, audio, x, sr, words, [], own, seed, silences)
     return items
 
 
-def edited_recording(out: Path, wav: Path, source: str, words: list[tuple[float, float, str]],
+def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, words: list[tuple[float, float, str]],
                      original_pauses: list[tuple[float, float]], rng: random.Random, seed: int,
                      silences: list[float]) -> list[dict]:
-    """Up to three edited copies of one recording per kind of edit (fewer where a short recording
-    has fewer words that fit); ``source`` is the recording's path in the corpus (for LJ Speech, as
-    before, its file name in ljspeech_LJ050-027x)."""
+    """Up to three edited copies of one (mono) recording per kind of edit (fewer where a short
+    recording has fewer words that fit); ``stem`` names its items, ``source`` is its path in the
+    corpus (for LJ Speech, as before, its file name in ljspeech_LJ050-027x)."""
     items = []
-    x, sr = sf.read(wav)
-    if x.ndim > 1:
-        x = x.mean(axis=1)
     halves = word_pitch_halves(x, sr, words)
     for kind in REAL_KINDS:
         n = 5 if kind in ("faster", "slower") else 1
@@ -486,7 +488,7 @@ def edited_recording(out: Path, wav: Path, source: str, words: list[tuple[float,
             # drawn with their own generator, so the other items stay as they were before
             # pitch targets were chosen by their step
             step_made = pitch_step_targets(candidates, words, halves, 1.0 if kind == "pitch_up" else -1.0)
-            targets = random.Random(f"{seed}-{wav.stem}-{kind}").sample(sorted(step_made), min(3, len(step_made)))
+            targets = random.Random(f"{seed}-{stem}-{kind}").sample(sorted(step_made), min(3, len(step_made)))
         for variant, target in enumerate(targets):
             ed = Editor(x, sr)
             joins = [k for k in range(1, len(words) - 1) if abs(words[k][0] - words[k - 1][1]) < 1e-6
@@ -528,7 +530,7 @@ def edited_recording(out: Path, wav: Path, source: str, words: list[tuple[float,
                     value = "slower"
                 elif what == "lengthening":
                     ed.stretch(a, b, 1.8)
-            item_id = f"real_{wav.stem}_{kind}_{variant}"
+            item_id = f"real_{stem}_{kind}_{variant}"
             path = out / "items" / f"{item_id}.wav"
             peak = np.max(np.abs(ed.x))
             sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")

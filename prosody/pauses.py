@@ -181,18 +181,11 @@ def _sounding_pieces(
     return pieces
 
 
-def _is_silent(word: Word, silences: Sequence[tuple[float, float]], order: _SilenceOrder | None = None) -> bool:
-    return not _sounding_pieces(word.start_s, word.end_s, silences, order) or word.end_s <= word.start_s
-
-
-def _sound_centre(word: Word, silences: Sequence[tuple[float, float]], order: _SilenceOrder) -> float:
-    """The middle of the longest sounding stretch of a word's span. A pause between two words may
+def _sound_centre(pieces: list[list[float]]) -> float:
+    """The middle of the longest of a word's sounding stretches. A pause between two words may
     reach up to it: an aligned word's span can hold a silence (on a hissy recording the aligner
     laid JFK's "fellow" over the 1.5 s pause before it), and cut at the span's middle that pause
     lost half its length or split in two."""
-    pieces = _sounding_pieces(word.start_s, word.end_s, silences, order)
-    if not pieces:
-        return (word.start_s + word.end_s) / 2
     start, end = max(pieces, key=lambda piece: piece[1] - piece[0])
     return (start + end) / 2
 
@@ -217,17 +210,18 @@ def find_pauses(
     trimmed = trim_to_sound(words, silences)
     # words inside a silence have no trustworthy time: pauses are measured between sounding words
     order = _SilenceOrder(silences)
-    ordered = sorted((w for w in trimmed if not _is_silent(w, silences, order)), key=lambda w: (w.start_s, w.end_s))
+    sounding = [(w, _sounding_pieces(w.start_s, w.end_s, silences, order)) for w in trimmed if w.end_s > w.start_s]
+    ordered = sorted(((w, _sound_centre(pieces)) for w, pieces in sounding if pieces),
+                     key=lambda wc: (wc[0].start_s, wc[0].end_s))
     if len(ordered) < 2:
         return trimmed, []
     starts = np.array([s for s, _ in silences])
     pauses: list[Pause] = []
-    reach_end = ordered[0].end_s
-    for before, after in zip(ordered, ordered[1:]):
+    reach_end = ordered[0][0].end_s
+    for (before, lo), (after, hi) in zip(ordered, ordered[1:]):
         reach_end = max(reach_end, before.end_s)
         if after.start_s < reach_end - options.gap_tolerance_s:
             continue  # the next word starts inside talk still going on (overlap)
-        lo, hi = _sound_centre(before, silences, order), _sound_centre(after, silences, order)
         gap_lo, gap_hi = reach_end - options.gap_tolerance_s, after.start_s + options.gap_tolerance_s
         best = None
         first = max(0, int(np.searchsorted(starts, lo)) - 1)

@@ -73,7 +73,7 @@ def test_edits_of_another_voice_move_the_truth_with_them(fixture_words, tmp_path
     x, sr, words = fixture_words
     (tmp_path / "items").mkdir()
     pauses = [(words[k - 1][1], words[k][0]) for k in range(1, len(words)) if words[k][0] - words[k - 1][1] >= JOIN_GAP_S]
-    items = edited_recording(tmp_path, FIXTURE, "prosody/loud_and_pause.flac", words, pauses, random.Random(1), 1,
+    items = edited_recording(tmp_path, FIXTURE.stem, "prosody/loud_and_pause.flac", x, sr, words, pauses, random.Random(1), 1,
                              [0.5] * 30)
     kinds = {i["id"].rsplit("_", 2)[-2] for i in items}
     assert {"loud", "quiet", "emphasis", "lengthening", "faster", "slower"} <= kinds

@@ -66,6 +66,12 @@ class Context:
     def st(self, i: int, hz: Optional[float]) -> Optional[float]:
         return self.baseline(i).st(hz)
 
+    def silence_db(self) -> Optional[float]:
+        """The recording's silence level (the pause finder's), worked out once."""
+        if "silence_db" not in self.cache:
+            self.cache["silence_db"] = silence_level_db(self.db)
+        return self.cache["silence_db"]
+
 
 def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_s: float) -> list[tuple[float, float]]:
     """Each word's span re-timed on syllable nuclei, per speaker (see ``timing``); words that the

@@ -37,7 +37,6 @@ from typing import Optional
 import numpy as np
 
 from capture.record import Mark
-from prosody.baselines import silence_level_db
 from prosody.features import frame_range
 from prosody.marks.context import Context, confidence, median_or_none, r
 from prosody.marks import emphasis
@@ -52,10 +51,8 @@ def phone_s(ctx: Context, phone) -> float:
     aligner may stretch a phone over silence next to it (a fricative's first frames over a pause
     whose noise floor hisses like it: JFK's "fellow" got an F of 1.55 s), and silence is not a sound
     held."""
-    if "silence_db" not in ctx.cache:
-        ctx.cache["silence_db"] = silence_level_db(ctx.db)
     aligned = phone.end_s - phone.start_s
-    silence = ctx.cache["silence_db"]
+    silence = ctx.silence_db()
     if silence is None:
         return aligned
     frames = frame_range(phone.start_s, phone.end_s, hop_s=ctx.hop_s, n_frames=len(ctx.db))
