@@ -23,7 +23,9 @@ Scoring, per mark type and separately for synthetic and edited real speech:
 - tempo: a target stretch is found when a mark of the same direction covers >= 40 % of its words.
 - timed pauses (>= 0.2 s true length): matched by overlap; recall, precision, median |duration error|.
 - final intonation: the last unit's mark of each question must be rise/slight rise, of each
-  statement fall/slight fall (level or no mark counts as wrong).
+  statement fall/slight fall (level or no mark counts as wrong); on edited real speech
+  (``prosody_testset.py --intonation``) the mark of the unit that ends on the target word.
+  Intonation items are their own unmanipulated twin: none of their word marks count as new.
 
 ``--true-word-times`` is a diagnostic: the same scoring with each item (and its twin or unedited
 recording) measured on its true words and word times instead of the recogniser's re-timed ones,
@@ -264,6 +266,8 @@ def score(items: list[dict], transcripts: dict, originals: dict, near: dict | No
                 pause_errors.append(abs(best.evidence["duration_s"] - (b - a)))
         if kind == "intonation":
             finals = [m for m in by_type.get("intonation", [])]
+            if item["set"] == "edited_real":  # the unit that ends on the target word, wherever it is
+                finals = [m for m in finals if any(min(b, m.end_s) - max(a, m.start_s) > 0 for a, b in times)]
             last = max(finals, key=lambda m: m.end_s) if finals else None
             expected = ("rise", "slight_rise") if truth["value"] == "rise" else ("fall", "slight_fall")
             intonation["n"] += 1
@@ -468,7 +472,9 @@ def main() -> int:
             key = f"{folder}/{item['id']}" if len(args.set) > 1 else item["id"]
             transcripts[key] = annotate(with_true_words(
                 runner.transcript(item["id"], folder / item["audio"]), item, "item", args), thresholds)
-            if item["set"] == "edited_real":
+            if item["truth"][0]["type"] == "intonation":  # only the final pitch movement manipulated, if at all:
+                originals[key] = transcripts[key]  # its own twin, so none of its word marks count as new
+            elif item["set"] == "edited_real":
                 if (work, item["source"]) not in unedited:
                     source = source_path(args.corpus, item["source"])
                     unedited[work, item["source"]] = annotate(with_true_words(
@@ -478,8 +484,6 @@ def main() -> int:
             elif "base_audio" in item:
                 originals[key] = annotate(with_true_words(
                     runner.transcript(f"{item['id']}_base", folder / item["base_audio"]), item, "original", args), thresholds)
-            else:  # nothing manipulated (questions, statements): the item is its own unmanipulated twin
-                originals[key] = transcripts[key]
             items.append({**item, "id": key})
     if args.true_word_times:
         context.measuring_spans = retime

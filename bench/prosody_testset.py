@@ -285,6 +285,9 @@ def read_textgrid_words(path: Path) -> list[tuple[float, float, str]]:
             re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier)]
 
 
+SOX_PAD_S = 0.05  # context sox sees on each side of an edited segment
+
+
 class Editor:
     """Edits a recording segment by segment and keeps the map from original to edited time."""
 
@@ -316,7 +319,7 @@ class Editor:
         self.edits.append((a_s, b_s, len(new) / self.sr))
 
     def _sox(self, a_s: float, b_s: float, effect: list[str], stretch: float) -> np.ndarray:
-        pad = 0.05
+        pad = SOX_PAD_S
         lo, hi = max(0.0, a_s - pad), min(len(self.x) / self.sr, b_s + pad)
         segment = self.x[int(round(lo * self.sr)): int(round(hi * self.sr))]
         with tempfile.TemporaryDirectory() as tmp:
@@ -342,6 +345,12 @@ class Editor:
     def emphasise(self, a_s: float, b_s: float) -> None:
         shifted = self._sox(a_s, b_s, ["pitch", "250", "tempo", "-s", f"{1 / 1.35:.4f}"], 1.35)
         self._splice(a_s, b_s, shifted * 10 ** (5 / 20))
+
+    def bend(self, a_s: float, b_s: float, semitones: float) -> None:
+        """Glide the pitch of [a_s, b_s) from unchanged at a_s to ``semitones`` at b_s (sox ``bend``),
+        length kept."""
+        delay = a_s - max(0.0, a_s - SOX_PAD_S)
+        self._splice(a_s, b_s, self._sox(a_s, b_s, ["bend", f"{delay:.4f},{int(semitones * 100)},{b_s - a_s:.4f}"], 1.0))
 
     def insert_silence(self, at_s: float, duration_s: float, rng: np.random.Generator) -> None:
         noise = rng.normal(0, self.noise_rms, int(round(duration_s * self.sr)))
@@ -551,6 +560,82 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
     return items
 
 
+# Sentence-final words of the corpus recordings (read declaratives; the LJ Speech punctuation is its
+# metadata's: LJ050-0276 and -0277 end on a comma, mid-sentence): (recording, word, occurrence).
+STATEMENT_ENDS = (("lj", "LJ050-0276", "made", 1), ("lj", "LJ050-0278", "liberties", 1),
+                  ("jfk", None, "country", 2), ("librispeech", None, "country", 1),
+                  ("librispeech", None, "myself", 1), ("ptdb", None, "year", 1))
+QUESTION_RISES_ST = (8.0, 10.0, 12.0)  # glides bent onto a statement's final word
+PERCEPTIBLE_RISE_ST = 3.0  # a bent word is a question item only where its end then rises this much
+
+
+def final_rise_st(x: np.ndarray, sr: int, a_s: float, b_s: float) -> float | None:
+    """How far the end of [a_s, b_s) lies above the lowest pitch of its last 0.35 s of voiced frames
+    (librosa's pYIN, not the pipeline's tracker; the end is the median of the last 3 voiced frames;
+    frames an octave-error's 8 st or more from the word's median are left out); None with fewer
+    than MIN_VOICED_FRAMES voiced frames."""
+    import librosa
+
+    hop = int(round(0.01 * sr))
+    frame = 1024 * max(1, round(sr / 22050))
+    f0, voiced, _ = librosa.pyin(x[int(a_s * sr): int(b_s * sr)], fmin=60, fmax=500, sr=sr, frame_length=frame,
+                                 hop_length=hop)
+    v = f0[voiced]
+    v = v[np.abs(12 * np.log2(v / np.median(v))) < 8.0] if len(v) else v
+    if len(v) < MIN_VOICED_FRAMES:
+        return None
+    v = v[-35:]
+    return float(12 * np.log2(np.median(v[-3:]) / np.min(v)))
+
+
+def intonation_items(out: Path, corpus: Path, voices: tuple[str, ...] = VOICES) -> tuple[list[dict], list[dict]]:
+    """Final intonation on real voices: each sentence-final word of STATEMENT_ENDS as recorded (truth
+    "fall": a read declarative sentence, the one truth here that comes from the text rather than
+    from an edit) and bent into a rise by each of QUESTION_RISES_ST over the word (truth "rise")
+    where that leaves its end PERCEPTIBLE_RISE_ST above the lowest pitch before it (a word that
+    fell 5 st and ends in creak can still end low after the bend); the bends that do not are listed
+    in the returned ``dropped``. No randomness: the same items for every seed."""
+    items, dropped = [], []
+    for voice, stem, word, occurrence in STATEMENT_ENDS:
+        if voice not in voices:
+            continue
+        if voice == "lj":
+            source = f"{stem}.wav"
+            tier = read_textgrid_words(source_path(corpus, source).with_suffix(".TextGrid"))
+            words = [(a, b, w) for a, b, w in tier if w]
+            pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+            x, sr = read_mono(source_path(corpus, source))
+        else:
+            source, text = OTHER_VOICES[voice]
+            stem = Path(source).stem
+            x, sr = read_mono(corpus / source)
+            words, pauses = aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8")), []
+        k = [i for i, w in enumerate(words) if w[2] == word][occurrence - 1]
+        a, b = words[k][0], words[k][1]
+        for rise in (None,) + QUESTION_RISES_ST:
+            ed = Editor(x, sr)
+            item_id = f"real_{stem}_{word}_{'statement' if rise is None else f'question_{int(rise)}st'}"
+            measured = None
+            if rise is not None:
+                ed.bend(a, b, rise)
+                measured = final_rise_st(ed.x, sr, a, b)
+                if measured is None or measured < PERCEPTIBLE_RISE_ST:
+                    dropped.append({"id": item_id, "rise_st_pyin": None if measured is None else round(measured, 2)})
+                    continue
+            path = out / "items" / f"{item_id}.wav"
+            peak = np.max(np.abs(ed.x))
+            sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
+            items.append({
+                "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": source,
+                "truth": [{"type": "intonation", "value": "fall" if rise is None else "rise",
+                           "times": [[round(a, 3), round(b, 3)]], "words": [word],
+                           **({"bend_st": rise, "rise_st_pyin": round(measured, 2)} if rise is not None else {})}],
+                "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
+                "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
+            })
+    return items, dropped
+
+
 def source_path(corpus: Path, source: str) -> Path:
     """The unedited recording of an edited item: LJ Speech items name only the file."""
     return corpus / source if "/" in source else corpus / "ljspeech_LJ050-027x" / source
@@ -593,6 +678,9 @@ def main() -> int:
                         help="edited real items only; not with lj, whose items depend on the synthetic ones drawn first")
     parser.add_argument("--context-sentences", type=int, default=0,
                         help="say each synthetic faster/slower/lengthening item between this many plain sentences")
+    parser.add_argument("--intonation", action="store_true",
+                        help="write only the real-speech intonation items of --voices (statements as recorded, "
+                             "their final words bent into rises; the same for every seed) and stop")
     parser.add_argument("--fixtures", action="store_true", help="(re)write tests/fixtures/prosody and stop")
     args = parser.parse_args()
     if args.fixtures:
@@ -601,6 +689,12 @@ def main() -> int:
     voices = tuple(v for v in args.voices.split(",") if v)
     if set(voices) - set(VOICES):
         parser.error(f"--voices: unknown {sorted(set(voices) - set(VOICES))}; choose from {', '.join(VOICES)}")
+    if args.intonation:
+        (args.out / "items").mkdir(parents=True, exist_ok=True)
+        items, dropped = intonation_items(args.out, args.corpus, voices)
+        (args.out / "manifest.json").write_text(json.dumps({"voice": VOICE, "items": items, "dropped": dropped}, indent=1))
+        print(f"{len(items)} items in {args.out} ({len(dropped)} bends left no perceptible rise)")
+        return 0
     if args.no_synthetic and "lj" in voices:
         parser.error("--no-synthetic draws the LJ Speech items differently from a full set: leave lj out of --voices")
     (args.out / "items").mkdir(parents=True, exist_ok=True)

@@ -71,3 +71,18 @@ def test_a_false_new_mark_the_unedited_recording_nearly_had_is_counted_as_nearly
     assert row["false_marks"] == 1 and row["false_nearly_before"] == 1
     far = {"a": annotate(make_transcript(words, db=_per_word(words, {3: BASE_DB + 4}, BASE_DB)), loose)}
     assert score(items, {"a": after}, {"a": before}, far)["loud"]["by_time_new_marks_only"]["false_nearly_before"] == 0
+
+
+def test_real_speech_intonation_is_judged_on_the_unit_that_ends_on_the_target_word():
+    """An edited recording's target word ends a sentence in its middle ("...could be made. The
+    Commission..."): its unit's mark is the one judged, not the recording's last."""
+    from test_marks import _final_contour
+
+    first = regular_words(5, word_s=0.4)
+    second = regular_words(4, word_s=0.4, start_s=first[-1][2] + 0.8)
+    rise, fall = _final_contour(first, change_st=5.0), _final_contour(second, change_st=-5.0)
+    t = annotate(make_transcript(first + second, f0=lambda s: rise(s) if s < first[-1][2] + 0.4 else fall(s)))
+    item = {"id": "q", "set": "edited_real", "truth": [{"type": "intonation", "value": "rise",
+                                                        "times": [[first[-1][1], first[-1][2]]]}], "pauses": []}
+    assert score([item], {"q": t}, {"q": t})["intonation"]["accuracy"] == 1.0
+    assert score([{**item, "set": "synthetic"}], {"q": t}, {"q": t})["intonation"]["accuracy"] == 0.0  # the last unit

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.prosody_testset import (JOIN_GAP_S, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, aligned_words, edited_recording,
-                                   pitch_step_targets, source_path, word_pitch_halves)
+from bench.prosody_testset import (CORPUS, JOIN_GAP_S, PERCEPTIBLE_RISE_ST, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, Editor,
+                                   aligned_words, edited_recording, final_rise_st, intonation_items, pitch_step_targets,
+                                   read_mono, source_path, word_pitch_halves)
 
 
 def test_word_pitch_halves_follow_a_known_tone_per_word():
@@ -91,3 +92,34 @@ def test_edits_of_another_voice_move_the_truth_with_them(fixture_words, tmp_path
         assert any(b - a == pytest.approx(span * factor, abs=0.01) for span in spans), (item["id"], b - a, spans)
     assert source_path(Path("/c"), "jfk/jfk.flac") == Path("/c/jfk/jfk.flac")
     assert source_path(Path("/c"), "LJ050-0276.wav") == Path("/c/ljspeech_LJ050-027x/LJ050-0276.wav")
+
+
+def test_a_bend_glides_a_word_up_and_keeps_its_length():
+    sr = 16000
+    t = np.arange(int(1.2 * sr)) / sr
+    x = 0.4 * np.sin(2 * np.pi * 180 * t)
+    ed = Editor(x, sr)
+    ed.bend(0.6, 1.0, 6.0)
+    assert len(ed.x) == len(x)
+    assert final_rise_st(x, sr, 0.6, 1.0) == pytest.approx(0.0, abs=0.3)
+    # the last 3 voiced frames against the lowest: the glide ends 6 st up (the last frames are near its top)
+    assert final_rise_st(ed.x, sr, 0.6, 1.0) == pytest.approx(6.0, abs=1.0)
+    assert final_rise_st(np.random.default_rng(0).normal(0, 0.1, sr), sr, 0.2, 0.8) is None
+
+
+@pytest.mark.skipif(not (CORPUS / "ptdb_tug_f0").is_dir(), reason="needs ../shared/corpus")
+def test_real_intonation_items_keep_the_statement_and_bend_only_its_last_word(tmp_path):
+    (tmp_path / "items").mkdir()
+    items, dropped = intonation_items(tmp_path, CORPUS, ("ptdb",))
+    x, sr = read_mono(CORPUS / "ptdb_tug_f0" / "mic_F01_sa1.wav")
+    statement = [i for i in items if i["truth"][0]["value"] == "fall"]
+    assert [i["truth"][0]["words"] for i in statement] == [["year"]]
+    y, _ = sf.read(tmp_path / statement[0]["audio"])
+    assert np.max(np.abs(y - x)) < 1e-4  # as recorded (16-bit)
+    questions = [i for i in items if i["truth"][0]["value"] == "rise"]
+    assert len(questions) + len(dropped) == 3 and questions
+    for item in questions:
+        assert item["truth"][0]["rise_st_pyin"] >= PERCEPTIBLE_RISE_ST
+        y, _ = sf.read(tmp_path / item["audio"])
+        (a, _b), = item["truth"][0]["times"]
+        assert len(y) == len(x) and np.max(np.abs(y[: int((a - 0.01) * sr)] - x[: int((a - 0.01) * sr)])) < 1e-4
