@@ -295,6 +295,41 @@ def test_final_intonation_from_the_last_voiced_stretch(change_st, shape, expecte
     assert {"change_st", "slope_st_per_s", "thresholds_st"} <= set(finals[0].evidence)
 
 
+@pytest.mark.parametrize("halved_s", [0.0, 0.05, 0.1])
+def test_a_halved_stretch_inside_a_falling_end_is_not_a_rise(halved_s):
+    """The tracker halving F0 for a few frames (creak before the end of a statement): the frames
+    halved outright are octave errors, but the frame on each side of them, part-way down (7 st),
+    made a dip that the end then "rose" from (LJ050-0278 "liberties.": a 4.4 st rise out of a 2 st
+    fall)."""
+    words = regular_words(6, word_s=0.4)
+    fall = _final_contour(words, change_st=-4.0)
+    dip_start = words[-1][2] - 0.14 - halved_s
+
+    def f0(t):
+        k = int(round((t - dip_start) / HOP_S))
+        if 0 <= k <= int(round(halved_s / HOP_S)) + 1:
+            first_or_last = k in (0, int(round(halved_s / HOP_S)) + 1)
+            return fall(t) / 2 ** ((7.0 if first_or_last else 12.0) / 12)
+        return fall(t)
+    finals = of_type(annotate(make_transcript(words, f0=f0)), "intonation")
+    assert [m.value for m in finals] == ["fall"]
+
+
+def test_excursions_leave_fast_real_movements_and_steps_over_gaps():
+    from prosody.marks.intonation import excursions
+
+    hz = 200 * 2 ** (np.array([0, 0, 0, -12, -12, -12, 0, 0], dtype=float) / 12)
+    assert excursions(hz, hop_s=0.01).tolist() == [False] * 3 + [True] * 3 + [False] * 2
+    fast_rise = 200 * 2 ** (np.arange(12, dtype=float) * 1.2 / 12)  # 120 st/s: as fast as a voice goes
+    assert not excursions(fast_rise, hop_s=0.01).any()
+    over_gap = np.array([200, 200, np.nan, 300, 300, np.nan, 200, 200])  # jumps across unvoiced frames
+    assert not excursions(over_gap, hop_s=0.01).any()
+    no_return = 200 * 2 ** (np.array([0, 0, -12, -12, -12, -12], dtype=float) / 12)  # halved to the end
+    assert not excursions(no_return, hop_s=0.01).any()
+    too_long = 200 * 2 ** (np.array([0] + [-12] * 25 + [0], dtype=float) / 12)  # 0.25 s: not a blip
+    assert not excursions(too_long, hop_s=0.01).any()
+
+
 def test_a_long_pause_closes_an_intonation_unit():
     words = regular_words(4, word_s=0.4) + [("ba", 3.0, 3.4, "S1"), ("ba", 3.45, 3.85, "S1")]
     pauses = [Pause(1.75, 3.0, 1.25, "S1", "S1")]

@@ -28,6 +28,12 @@ CATEGORIES = ("fall", "slight_fall", "level", "slight_rise", "rise")
 MAX_BRIDGE_S = 0.15
 END_REACH_S = 0.05  # voicing this far past the last word's end still belongs to it
 OCTAVE_ERROR_ST = 8.0
+# A voice cannot move 3 semitones in one 10 ms frame (the fastest pitch changes are about 1 st per
+# 10 ms: Xu & Sun 2002, JASA 111(3), 1399-1413); a run of frames that jumps away by this much and
+# jumps back to where it left within MAX_EXCURSION_S is the tracker halving or doubling (creak at
+# the end of a statement), not intonation, even where it is less than OCTAVE_ERROR_ST from the median.
+JUMP_ST = 3.0
+MAX_EXCURSION_S = 0.2
 
 
 def units(ctx: Context) -> list[list[int]]:
@@ -89,7 +95,7 @@ def final_stretch(ctx: Context, unit: list[int]) -> Optional[tuple[np.ndarray, i
         start = k
     start = max(start, end - int(round(th.final_stretch_s / ctx.hop_s)) + 1)
     values = f0[start: end + 1]
-    keep = ~np.isnan(values)
+    keep = ~np.isnan(values) & ~excursions(values, hop_s=ctx.hop_s)
     if keep.any():  # octave jumps of the tracker are not intonation
         log_values = 12 * np.log2(values[keep])
         keep[keep] = np.abs(log_values - np.median(log_values)) <= OCTAVE_ERROR_ST
@@ -100,6 +106,26 @@ def final_stretch(ctx: Context, unit: list[int]) -> Optional[tuple[np.ndarray, i
     if st.size >= 3:
         st = medfilt(st, 3)
     return st, span.start + start
+
+
+def excursions(f0_hz: np.ndarray, *, hop_s: float) -> np.ndarray:
+    """Frames (NaN unvoiced) that jump away from their voiced neighbour by JUMP_ST or more and jump
+    back to within JUMP_ST of where they left, within MAX_EXCURSION_S."""
+    st = 12 * np.log2(f0_hz)
+    steps = np.diff(st)  # NaN next to an unvoiced frame: a gap is not a jump
+    jumps = np.flatnonzero(np.abs(steps) >= JUMP_ST) + 1  # frame k jumped from frame k - 1
+    drop = np.zeros(f0_hz.size, dtype=bool)
+    longest = int(round(MAX_EXCURSION_S / hop_s))
+    for n, k in enumerate(jumps):
+        if drop[k]:
+            continue
+        for back in jumps[n + 1:]:
+            if back - k > longest:
+                break
+            if np.sign(steps[back - 1]) != np.sign(steps[k - 1]) and abs(st[back] - st[k - 1]) < JUMP_ST:
+                drop[k:back] = True
+                break
+    return drop
 
 
 def classify(change_st: float, ctx: Context) -> str:
