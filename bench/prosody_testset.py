@@ -428,6 +428,15 @@ def read_mono(path: Path) -> tuple[np.ndarray, int]:
     return (x if x.ndim == 1 else x.mean(axis=1)), sr
 
 
+def lj_words_and_pauses(wav: Path) -> tuple[list[tuple[float, float, str]], list[tuple[float, float]]]:
+    """An LJ Speech recording's words and its pauses (silent intervals of 80 ms or more between
+    words) from its TextGrid."""
+    tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
+    words = [(a, b, w) for a, b, w in tier if w]
+    pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+    return words, pauses
+
+
 def aligned_words(x: np.ndarray, sr: int, text: str) -> list[tuple[float, float, str]]:
     """(start, end, word) of each word of ``text`` in the (mono) recording, from the pipeline's forced
     aligner (PocketSphinx) over the whole recording; gaps under JOIN_GAP_S closed at their middle."""
@@ -459,9 +468,7 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
         silences = list(INSERTED_SILENCES_S) * 9
         rng.shuffle(silences)
         for wav in sorted(folder.glob("LJ050-027*.wav")):
-            tier = read_textgrid_words(wav.with_suffix(".TextGrid"))
-            words = [(a, b, w) for a, b, w in tier if w]
-            pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+            words, pauses = lj_words_and_pauses(wav)
             items += edited_recording(out, wav.stem, wav.name, *read_mono(wav), words, pauses, rng, seed, silences)
     for voice in voices:
         if voice == "lj":
@@ -601,9 +608,7 @@ def intonation_items(out: Path, corpus: Path, voices: tuple[str, ...] = VOICES) 
             continue
         if voice == "lj":
             source = f"{stem}.wav"
-            tier = read_textgrid_words(source_path(corpus, source).with_suffix(".TextGrid"))
-            words = [(a, b, w) for a, b, w in tier if w]
-            pauses = [(a, b) for a, b, w in tier if not w and b - a >= 0.08 and a > words[0][0] and b < words[-1][1]]
+            words, pauses = lj_words_and_pauses(source_path(corpus, source))
             x, sr = read_mono(source_path(corpus, source))
         else:
             source, text = OTHER_VOICES[voice]
