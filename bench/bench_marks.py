@@ -354,7 +354,7 @@ def table(results: dict) -> str:
             if mark_type == "intonation":
                 continue
             name = mark_type
-            if "median_duration_error_s" in row:
+            if row.get("median_duration_error_s") is not None:
                 name += f" (median duration error {row['median_duration_error_s']:.3f} s)"
                 if "interval_95" in row:
                     name += f" (recall [{row['interval_95'][0]:.2f}-{row['interval_95'][1]:.2f}])"

@@ -569,9 +569,14 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
 
 # Sentence-final words of the corpus recordings (read declaratives; the LJ Speech punctuation is its
 # metadata's: LJ050-0276 and -0277 end on a comma, mid-sentence): (recording, word, occurrence).
+# "fw" is the two-speaker stereo file, one speaker per channel (intonation items only: its channels
+# overlap in time, so they are taken one at a time); its stem names the channel.
 STATEMENT_ENDS = (("lj", "LJ050-0276", "made", 1), ("lj", "LJ050-0278", "liberties", 1),
                   ("jfk", None, "country", 2), ("librispeech", None, "country", 1),
-                  ("librispeech", None, "myself", 1), ("ptdb", None, "year", 1))
+                  ("librispeech", None, "myself", 1), ("ptdb", None, "year", 1),
+                  ("fw", "left", "left", 1), ("fw", "right", "distant", 1))
+STEREO = "fw_stereo_2spk/stereo_diarization.wav"  # its texts per channel in stereo_diarization.reference.tsv
+INTONATION_VOICES = VOICES + ("fw",)
 QUESTION_RISES_ST = (8.0, 10.0, 12.0)  # glides bent onto a statement's final word
 PERCEPTIBLE_RISE_ST = 3.0  # a bent word is a question item only where its end then rises this much
 
@@ -595,7 +600,8 @@ def final_rise_st(x: np.ndarray, sr: int, a_s: float, b_s: float) -> float | Non
     return float(12 * np.log2(np.median(v[-3:]) / np.min(v)))
 
 
-def intonation_items(out: Path, corpus: Path, voices: tuple[str, ...] = VOICES) -> tuple[list[dict], list[dict]]:
+def intonation_items(out: Path, corpus: Path,
+                     voices: tuple[str, ...] = INTONATION_VOICES) -> tuple[list[dict], list[dict]]:
     """Final intonation on real voices: each sentence-final word of STATEMENT_ENDS as recorded (truth
     "fall": a read declarative sentence, the one truth here that comes from the text rather than
     from an edit) and bent into a rise by each of QUESTION_RISES_ST over the word (truth "rise")
@@ -610,6 +616,14 @@ def intonation_items(out: Path, corpus: Path, voices: tuple[str, ...] = VOICES) 
             source = f"{stem}.wav"
             words, pauses = lj_words_and_pauses(source_path(corpus, source))
             x, sr = read_mono(source_path(corpus, source))
+        elif voice == "fw":
+            source = STEREO
+            both, sr = sf.read(corpus / source)
+            x = both[:, ("left", "right").index(stem)]
+            rows = (corpus / source).with_suffix(".reference.tsv").read_text(encoding="utf-8").splitlines()
+            text = next(row.split("\t")[2] for row in rows[1:] if row.split("\t")[0] == stem)
+            words, pauses = aligned_words(x, sr, text), []
+            stem = f"stereo_{stem}"
         else:
             source, text = OTHER_VOICES[voice]
             stem = Path(source).stem
@@ -692,8 +706,9 @@ def main() -> int:
         write_fixtures(REPO / "tests" / "fixtures" / "prosody")
         return 0
     voices = tuple(v for v in args.voices.split(",") if v)
-    if set(voices) - set(VOICES):
-        parser.error(f"--voices: unknown {sorted(set(voices) - set(VOICES))}; choose from {', '.join(VOICES)}")
+    known = INTONATION_VOICES if args.intonation else VOICES
+    if set(voices) - set(known):
+        parser.error(f"--voices: unknown {sorted(set(voices) - set(known))}; choose from {', '.join(known)}")
     if args.intonation:
         (args.out / "items").mkdir(parents=True, exist_ok=True)
         items, dropped = intonation_items(args.out, args.corpus, voices)
