@@ -315,6 +315,26 @@ def test_a_halved_stretch_inside_a_falling_end_is_not_a_rise(halved_s):
     assert [m.value for m in finals] == ["fall"]
 
 
+@pytest.mark.parametrize("blip_s", [0.02, 0.07])
+def test_a_voiced_blip_after_the_last_vowel_is_not_the_final_movement(blip_s):
+    """'distant.', 'left.': the vowel falls, the final consonants are unvoiced for 0.2 s, and the
+    tracker finds a short voiced blip at the end (a nasal, a release). The fall is judged, not the
+    flat blip (0.07 s: 'level') or nothing (0.02 s: too short to judge)."""
+    words = regular_words(6, word_s=0.5)
+    start, end = words[-1][1], words[-1][2]
+
+    def f0(t):
+        if t < start:
+            return BASE_HZ
+        if t < end - 0.2 - blip_s:
+            return BASE_HZ * 2 ** (-5.0 * (t - start) / (end - 0.2 - blip_s - start) / 12)
+        if t < end - blip_s:
+            return None
+        return BASE_HZ * 2 ** (-5.0 / 12)
+    finals = of_type(annotate(make_transcript(words, f0=f0)), "intonation")
+    assert [m.value for m in finals] == ["fall"]
+
+
 def test_excursions_leave_fast_real_movements_and_steps_over_gaps():
     from prosody.marks.intonation import excursions
 

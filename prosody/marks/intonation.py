@@ -3,8 +3,9 @@ stretch.
 
 A unit is one speaker's run of words up to a pause of ``unit_pause_s`` or more, a speaker change
 or the end of an utterance. Over the final ``final_stretch_s`` of the last voiced stretch (unvoiced
-gaps of up to ``MAX_BRIDGE_S`` bridged; F0 in semitones re the speaker's median, 3-frame
-median-smoothed) the movement is the end level minus the lowest point before it (a rise) or
+gaps of up to ``MAX_BRIDGE_S`` bridged, a trailing voiced blip shorter than ``MIN_LAST_RUN_S``
+passed over, the tracker's octave errors and halved excursions left out; F0 in semitones re the
+speaker's median, 3-frame median-smoothed) the movement is the end level minus the lowest point before it (a rise) or
 minus the highest point (a fall), whichever is larger; so a fall-rise question ending counts by
 its final rise. The least-squares slope is kept as evidence.
 """
@@ -34,6 +35,10 @@ OCTAVE_ERROR_ST = 8.0
 # the end of a statement), not intonation, even where it is less than OCTAVE_ERROR_ST from the median.
 JUMP_ST = 3.0
 MAX_EXCURSION_S = 0.2
+# A voiced stretch shorter than this after the last unvoiced gap of more than MAX_BRIDGE_S is the
+# voicing of a final consonant ("distant" /nt/: 20 ms) or of its release ("left": 60 ms just past
+# the word), not the vowel the final pitch movement is on; the stretch before it is judged instead.
+MIN_LAST_RUN_S = 0.1
 
 
 def units(ctx: Context) -> list[list[int]]:
@@ -86,13 +91,11 @@ def final_stretch(ctx: Context, unit: list[int]) -> Optional[tuple[np.ndarray, i
     voiced = np.flatnonzero(~np.isnan(f0))
     if voiced.size == 0:
         return None
-    end = voiced[-1]
-    start = end
     bridge = int(round(MAX_BRIDGE_S / ctx.hop_s))
-    for k in voiced[::-1][1:]:
-        if start - k > bridge + 1:
-            break
-        start = k
+    runs = np.split(voiced, np.flatnonzero(np.diff(voiced) > bridge + 1) + 1)  # voiced stretches, gaps bridged
+    while len(runs) > 1 and (runs[-1][-1] - runs[-1][0] + 1) * ctx.hop_s < MIN_LAST_RUN_S:
+        runs.pop()  # the voicing of a final consonant or its release, not the unit's last syllable
+    start, end = int(runs[-1][0]), int(runs[-1][-1])
     start = max(start, end - int(round(th.final_stretch_s / ctx.hop_s)) + 1)
     values = f0[start: end + 1]
     keep = ~np.isnan(values) & ~excursions(values, hop_s=ctx.hop_s)
