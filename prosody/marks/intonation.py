@@ -5,9 +5,9 @@ A unit is one speaker's run of words up to a pause of ``unit_pause_s`` or more, 
 or the end of an utterance. Over the final ``final_stretch_s`` of the last voiced stretch (unvoiced
 gaps of up to ``MAX_BRIDGE_S`` bridged, a trailing voiced blip shorter than ``MIN_LAST_RUN_S``
 passed over, the tracker's octave errors and halved excursions left out; F0 in semitones re the
-speaker's median, 3-frame median-smoothed) the movement is the end level minus the lowest point before it (a rise) or
-minus the highest point (a fall), whichever is larger; so a fall-rise question ending counts by
-its final rise. The least-squares slope is kept as evidence.
+speaker's median, 3-frame median-smoothed) the movement is the end level minus the lowest point
+before it (a rise) or minus the highest point (a fall), whichever is larger; so a fall-rise
+question ending counts by its final rise. The least-squares slope is kept as evidence.
 """
 
 from __future__ import annotations
