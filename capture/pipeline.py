@@ -218,6 +218,6 @@ class Engine:
     def _prosody(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
         result = measure(audio, partial.words, partial.speakers, self.options.prosody)
         measured = replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
-                           intensity=result.intensity)
+                           intensity=result.intensity, channel_tracks=result.channel_tracks)
         return annotate(measured, self.options.thresholds)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,17 @@ class IntensityTrack:
 
 
 @dataclass(frozen=True)
+class ChannelTracks:
+    """One channel's own tracks, where each speaker has a channel (a microphone each): the marks
+    measure a speaker's words on their own channel, not on the recording-wide tracks, which
+    follow the loudest channel and so, in overlapping talk, the other speaker's voice."""
+
+    channel: int
+    pitch: PitchTrack
+    intensity: IntensityTrack
+
+
+@dataclass(frozen=True)
 class Pipeline:
     version: str
     models: dict
@@ -156,6 +167,7 @@ class Transcript:
     marks: tuple[Mark, ...] = ()
     pitch: Optional[PitchTrack] = None
     intensity: Optional[IntensityTrack] = None
+    channel_tracks: tuple[ChannelTracks, ...] = ()
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict:

@@ -71,13 +71,29 @@ class SpeakerBaseline:
 
 
 def track_arrays(transcript: Transcript) -> tuple[np.ndarray, np.ndarray, float]:
-    """F0 (Hz, NaN unvoiced) and intensity (dB) on one grid, and its hop."""
+    """F0 (Hz, NaN unvoiced) and intensity (dB) on one grid, and its hop: the recording-wide tracks."""
     if transcript.pitch is None or transcript.intensity is None:
         return np.array([]), np.array([]), 0.01
-    f0 = np.array([np.nan if v is None else v for v in transcript.pitch.f0_hz], dtype=float)
-    db = np.array([np.nan if v is None else v for v in transcript.intensity.db], dtype=float)
+    return (*_arrays(transcript.pitch, transcript.intensity), transcript.pitch.hop_s)
+
+
+def _arrays(pitch, intensity) -> tuple[np.ndarray, np.ndarray]:
+    f0 = np.array([np.nan if v is None else v for v in pitch.f0_hz], dtype=float)
+    db = np.array([np.nan if v is None else v for v in intensity.db], dtype=float)
     n = min(len(f0), len(db))
-    return f0[:n], db[:n], transcript.pitch.hop_s
+    return f0[:n], db[:n]
+
+
+def speaker_tracks(transcript: Transcript, f0: np.ndarray, db: np.ndarray) -> dict:
+    """Speaker -> (F0, dB) to measure that speaker's words on: their own channel's tracks where the
+    transcript has them (a microphone each), else the recording-wide ``f0``, ``db`` (the very same
+    arrays, so callers can tell the two apart with ``is``)."""
+    own = {t.channel: t for t in transcript.channel_tracks}
+    out = {}
+    for speaker in {w.speaker for w in transcript.words}:
+        channel = next((s.channel for s in transcript.speakers if s.id == speaker), None)
+        out[speaker] = _arrays(own[channel].pitch, own[channel].intensity) if channel in own else (f0, db)
+    return out
 
 
 def silence_level_db(db: np.ndarray) -> Optional[float]:
@@ -85,12 +101,17 @@ def silence_level_db(db: np.ndarray) -> Optional[float]:
     return silence_threshold_db(valid) if valid.size else None
 
 
-def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, float]]] = None) -> list[WordMeasure]:
-    """Measures per word, over ``spans`` (start_s, end_s) when given, else the words' own times."""
-    f0, db, hop_s = track_arrays(transcript)
-    threshold = silence_level_db(db)
+def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, float]]] = None,
+                  tracks: Optional[dict] = None) -> list[WordMeasure]:
+    """Measures per word, over ``spans`` (start_s, end_s) when given, else the words' own times, on
+    its speaker's ``tracks`` (``speaker_tracks``; default: the recording-wide tracks)."""
+    wide_f0, wide_db, hop_s = track_arrays(transcript)
+    tracks = tracks if tracks is not None else speaker_tracks(transcript, wide_f0, wide_db)
+    thresholds = {speaker: silence_level_db(db) for speaker, (_f0, db) in tracks.items()}
     out = []
     for i, w in enumerate(transcript.words):
+        f0, db = tracks[w.speaker]
+        threshold = thresholds[w.speaker]
         syllables = count_syllables(w.text, language=transcript.language)
         start_s, end_s = spans[i] if spans is not None else (w.start_s, w.end_s)
         if threshold is None or end_s <= start_s:
@@ -141,15 +162,18 @@ def _mad(values: np.ndarray) -> float:
 
 
 def speaker_baselines(
-    measures: Sequence[WordMeasure], *, hop_s: float = 0.01, f0: Optional[np.ndarray] = None, rate_window_words: int = 3
+    measures: Sequence[WordMeasure], *, hop_s: float = 0.01, f0: Optional[np.ndarray | dict] = None,
+    rate_window_words: int = 3
 ) -> dict[Optional[str], SpeakerBaseline]:
     """Per speaker: F0 median (Hz) and MAD (semitones), level median and MAD (dB, over words),
-    local speech rate median and MAD (syllables/s), and duration norms per syllable count."""
+    local speech rate median and MAD (syllables/s), and duration norms per syllable count. ``f0``:
+    the F0 track, or speaker -> their F0 track."""
     out = {}
     for speaker in sorted({m.speaker for m in measures}, key=lambda s: (s is None, s or "")):
         mine = sorted((m for m in measures if m.speaker == speaker), key=lambda m: m.start_s)
-        if f0 is not None and f0.size:
-            chunks = [f0[frame_range(m.start_s, m.end_s, hop_s=hop_s, n_frames=len(f0))] for m in mine]
+        own_f0 = f0.get(speaker) if isinstance(f0, dict) else f0
+        if own_f0 is not None and own_f0.size:
+            chunks = [own_f0[frame_range(m.start_s, m.end_s, hop_s=hop_s, n_frames=len(own_f0))] for m in mine]
             voiced = np.concatenate(chunks) if chunks else np.array([])
             voiced = voiced[~np.isnan(voiced)]
         else:

@@ -9,7 +9,7 @@ import numpy as np
 
 from capture.audio16k import BLOCK_FRAMES, Audio16k, framewise_in_blocks
 from capture.decode import ASR_SAMPLE_RATE_HZ
-from capture.record import IntensityTrack, Pause, PitchTrack, Speaker, Word, replace
+from capture.record import ChannelTracks, IntensityTrack, Pause, PitchTrack, Speaker, Word, replace
 from prosody.features import speaker_median_f0, word_prosody
 from prosody.intensity import IntensityOptions, high_band_intensity_frames, intensity_frames, intensity_track
 from prosody.pauses import PauseOptions, find_pauses
@@ -35,6 +35,7 @@ class ProsodyResult:
     pauses: tuple[Pause, ...]
     pitch: PitchTrack
     intensity: IntensityTrack
+    channel_tracks: tuple[ChannelTracks, ...] = ()
 
 
 def _tracks(signal: np.ndarray, options: ProsodyOptions) -> np.ndarray:
@@ -99,6 +100,8 @@ def measure(
         pauses=tuple(pauses),
         pitch=pitch_track(f0, hop_s=hop_s),
         intensity=intensity_track(db, hop_s=hop_s),
+        channel_tracks=tuple(ChannelTracks(c, pitch_track(t[0][:n], hop_s=hop_s), intensity_track(t[1][:n], hop_s=hop_s))
+                             for c, t in per_channel.items()) if word_tracks else (),
     )
 
 

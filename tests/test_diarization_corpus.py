@@ -124,6 +124,13 @@ def test_auto_on_stereo_picks_channels_and_attributes_every_word(corpus_dir, tmp
         said = _normalise(" ".join(w.text for w in transcript.words if w.speaker == own))
         missing = [w for w in _normalise(text) if w not in said]
         assert not missing, (channel, missing, said)
+    # each channel's own tracks are kept, so each speaker's marks are measured on their own voice
+    assert sorted(t.channel for t in transcript.channel_tracks) == [0, 1]
+    assert all(len(t.pitch.f0_hz) == len(transcript.pitch.f0_hz) for t in transcript.channel_tracks)
+    emphasised = [m for m in transcript.marks if m.type == "emphasis"]
+    assert 1 <= len(emphasised) <= 4, [transcript.words[m.first_word].text for m in emphasised]  # 6 on the mixed tracks
+    finals = {transcript.words[m.last_word].text for m in transcript.marks if m.type == "intonation"}
+    assert {"left.", "distant."} <= finals  # each speaker's last word judged on their own voice
 
 
 @pytest.mark.slow

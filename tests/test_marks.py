@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capture.record import (AudioInfo, IntensityTrack, Overlap, Pause, Pipeline, PitchTrack, Speaker, Transcript,
-                            Utterance, Word, replace)
+from capture.record import (AudioInfo, ChannelTracks, IntensityTrack, Overlap, Pause, Pipeline, PitchTrack, Speaker,
+                            Transcript, Utterance, Word, replace)
 from prosody.baselines import measure_words, speaker_baselines, track_arrays
 from prosody.marks import annotate
 from prosody.syllables import count_syllables
@@ -621,6 +621,35 @@ def test_overlap_marks_pair_the_speakers_words():
         ("S1", 2, 3, 0), ("S2", 4, 4, 0)]
 
 
+def _two_microphones(*, with_channel_tracks: bool):
+    """S1 talks evenly on channel 0; S2 says three words on channel 1 over S1's words 6-8, 10 dB
+    louder and 8 st higher. The recording-wide tracks follow the louder channel, as the pipeline's do."""
+    s1 = regular_words(14)
+    s2 = [("ba", s1[6][1], s1[6][2], "S2"), ("ba", s1[7][1], s1[7][2], "S2"), ("ba", s1[8][1], s1[8][2], "S2")]
+    duration_s = s1[-1][2] + 0.3
+    own = {0: make_transcript(s1, duration_s=duration_s),
+           1: make_transcript(s2, duration_s=duration_s, f0=lambda t: BASE_HZ * 2 ** (8 / 12), db=lambda t: BASE_DB + 10)}
+    louder = [1 if b > a else 0 for a, b in zip(own[0].intensity.db, own[1].intensity.db)]
+    both = make_transcript(s1 + s2, duration_s=duration_s)
+    return replace(
+        both, speakers=(Speaker("S1", "Speaker 1", channel=0), Speaker("S2", "Speaker 2", channel=1)),
+        pitch=PitchTrack(HOP_S, 0.0, tuple(own[c].pitch.f0_hz[k] for k, c in enumerate(louder))),
+        intensity=IntensityTrack(HOP_S, 0.0, tuple(own[c].intensity.db[k] for k, c in enumerate(louder))),
+        channel_tracks=tuple(ChannelTracks(c, own[c].pitch, own[c].intensity) for c in (0, 1)) if with_channel_tracks else ())
+
+
+def test_with_a_microphone_each_a_speaker_is_measured_on_their_own_channel():
+    """In overlapping talk the recording-wide tracks carry the louder voice: measured on them, S1's
+    words under S2's were 10 dB louder and 8 st higher than S1's own talk (stereo_diarization.wav:
+    6 emphasis marks in 22 words, 3 on its own channels)."""
+    alone = annotate(_two_microphones(with_channel_tracks=True))
+    s1_marks = [m for m in alone.marks if m.speaker == "S1" and m.type in ("emphasis", "loud", "pitch_step")]
+    assert s1_marks == []
+    assert alone.speakers[0].baseline["f0_median_hz"] == pytest.approx(BASE_HZ, rel=0.01)
+    mixed = annotate(_two_microphones(with_channel_tracks=False))  # a transcript of schema 1.1
+    assert any(m.speaker == "S1" and m.first_word in (6, 7, 8) for m in mixed.marks if m.type in ("emphasis", "loud"))
+
+
 def test_marks_and_baselines_survive_json_and_match_the_schema():
     words = regular_words(14, lengths={8: 0.8})
     t = annotate(make_transcript(words, db=_per_word(words, {4: BASE_DB + 8}, BASE_DB)))
@@ -635,6 +664,10 @@ def test_marks_and_baselines_survive_json_and_match_the_schema():
         data = json.loads(t.to_json())
         for part in ("marks", "speakers"):
             jsonschema.validate(data[part], {"$defs": schema.get("$defs", {}), **schema["properties"][part]})
+        stereo = annotate(_two_microphones(with_channel_tracks=True))
+        part = schema["properties"]["channel_tracks"]  # its items refer to #/properties/pitch and intensity
+        jsonschema.validate(json.loads(stereo.to_json())["channel_tracks"], {**part, "properties": schema["properties"]})
+        assert Transcript.from_dict(json.loads(stereo.to_json())).channel_tracks == stereo.channel_tracks
 
 
 def test_no_tracks_still_gives_pause_marks():

@@ -10,7 +10,7 @@ import numpy as np
 
 from capture.record import Transcript
 from prosody.baselines import (SpeakerBaseline, WordMeasure, measure_words, silence_level_db, speaker_baselines,
-                               track_arrays)
+                               speaker_tracks, track_arrays)
 from prosody.marks.timing import nuclei, refine
 from prosody.thresholds import Thresholds
 
@@ -21,9 +21,10 @@ class Context:
     thresholds: Thresholds
     measures: list[WordMeasure]
     baselines: dict[Optional[str], SpeakerBaseline]
-    f0: np.ndarray
+    f0: np.ndarray  # the recording-wide tracks
     db: np.ndarray
     hop_s: float
+    tracks: dict = field(default_factory=dict)  # speaker -> (F0, dB) their words are measured on
     order: list[int] = field(default_factory=list)  # word indices in time order
     by_speaker: dict[Optional[str], list[int]] = field(default_factory=dict)  # time order per speaker
     position: dict[int, int] = field(default_factory=dict)  # word index -> place in its speaker's list
@@ -32,9 +33,12 @@ class Context:
     @classmethod
     def build(cls, transcript: Transcript, thresholds: Thresholds) -> "Context":
         f0, db, hop_s = track_arrays(transcript)
-        measures = measure_words(transcript, spans=measuring_spans(transcript, f0, db, hop_s))
-        baselines = speaker_baselines(measures, hop_s=hop_s, f0=f0, rate_window_words=thresholds.tempo.window_words)
-        ctx = cls(transcript, thresholds, measures, baselines, f0, db, hop_s)
+        tracks = speaker_tracks(transcript, f0, db)
+        measures = measure_words(transcript, spans=measuring_spans(transcript, f0, db, hop_s, tracks=tracks),
+                                 tracks=tracks)
+        baselines = speaker_baselines(measures, hop_s=hop_s, f0={s: t[0] for s, t in tracks.items()},
+                                      rate_window_words=thresholds.tempo.window_words)
+        ctx = cls(transcript, thresholds, measures, baselines, f0, db, hop_s, tracks)
         words = transcript.words
         ctx.order = sorted(range(len(words)), key=lambda i: (words[i].start_s, words[i].end_s, i))
         for i in ctx.order:
@@ -66,16 +70,28 @@ class Context:
     def st(self, i: int, hz: Optional[float]) -> Optional[float]:
         return self.baseline(i).st(hz)
 
-    def silence_db(self) -> Optional[float]:
-        """The recording's silence level (the pause finder's), worked out once."""
-        if "silence_db" not in self.cache:
-            self.cache["silence_db"] = silence_level_db(self.db)
-        return self.cache["silence_db"]
+    def f0_of(self, speaker) -> np.ndarray:
+        """The F0 track a speaker's words are measured on (their own channel's, where they have one)."""
+        return self.tracks.get(speaker, (self.f0, self.db))[0]
+
+    def db_of(self, speaker) -> np.ndarray:
+        return self.tracks.get(speaker, (self.f0, self.db))[1]
+
+    def silence_db(self, speaker=None) -> Optional[float]:
+        """The silence level (the pause finder's) of the track a speaker is measured on (default: the
+        recording-wide one), worked out once."""
+        db = self.db_of(speaker) if speaker in self.tracks else self.db
+        known = self.cache.setdefault("silence_db", {})
+        if id(db) not in known:
+            known[id(db)] = silence_level_db(db)
+        return known[id(db)]
 
 
-def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_s: float) -> list[tuple[float, float]]:
+def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_s: float,
+                    tracks: Optional[dict] = None) -> list[tuple[float, float]]:
     """Each word's span re-timed on syllable nuclei, per speaker (see ``timing``); words that the
-    forced aligner placed (``aligned``) keep their own times, which are the more accurate."""
+    forced aligner placed (``aligned``) keep their own times, which are the more accurate. A speaker
+    with a channel of their own (``tracks``, see ``speaker_tracks``) is re-timed on it."""
     from prosody.syllables import count_syllables
 
     words = transcript.words
@@ -89,15 +105,20 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
         mine = sorted((i for i, w in enumerate(words) if w.speaker == speaker), key=lambda i: words[i].start_s)
         if all(words[i].aligned for i in mine):
             continue  # nothing to re-time
-        own = peaks
-        if len(speakers) > 1:  # leave out nuclei inside other speakers' words
-            taken = np.zeros(len(db), dtype=bool)
-            for w in words:
-                if w.speaker != speaker:
-                    taken[int(np.ceil(w.start_s / hop_s - 1e-9)): int(np.floor(w.end_s / hop_s + 1e-9)) + 1] = True
-            own = peaks[~taken[peaks]]
+        own_f0, own_db = (tracks or {}).get(speaker, (f0, db))
+        if own_db is not db:  # their own channel: its nuclei are all theirs
+            own_silence = silence_level_db(own_db)
+            own = nuclei(own_db, own_f0, hop_s=hop_s, silence_db=own_silence)
+        else:
+            own_silence, own = silence, peaks
+            if len(speakers) > 1:  # leave out nuclei inside other speakers' words
+                taken = np.zeros(len(db), dtype=bool)
+                for w in words:
+                    if w.speaker != speaker:
+                        taken[int(np.ceil(w.start_s / hop_s - 1e-9)): int(np.floor(w.end_s / hop_s + 1e-9)) + 1] = True
+                own = peaks[~taken[peaks]]
         got = refine([(words[i].start_s, words[i].end_s, count_syllables(words[i].text, language=transcript.language))
-                      for i in mine], db, f0, hop_s=hop_s, silence_db=silence, peaks=own)
+                      for i in mine], own_db, own_f0, hop_s=hop_s, silence_db=own_silence, peaks=own)
         for i, span in zip(mine, got):
             if not words[i].aligned:
                 spans[i] = span

@@ -83,11 +83,12 @@ def final_stretch(ctx: Context, unit: list[int]) -> Optional[tuple[np.ndarray, i
     """Semitone values of the last voiced stretch (at most ``final_stretch_s``) and its first frame."""
     th = ctx.thresholds.intonation
     words = ctx.transcript.words
-    if not ctx.f0.size:
+    track = ctx.f0_of(words[unit[-1]].speaker)
+    if not track.size:
         return None
     first = unit[-2] if len(unit) > 1 else unit[-1]
-    span = frame_range(words[first].start_s, words[unit[-1]].end_s + END_REACH_S, hop_s=ctx.hop_s, n_frames=len(ctx.f0))
-    f0 = ctx.f0[span]
+    span = frame_range(words[first].start_s, words[unit[-1]].end_s + END_REACH_S, hop_s=ctx.hop_s, n_frames=len(track))
+    f0 = track[span]
     voiced = np.flatnonzero(~np.isnan(f0))
     if voiced.size == 0:
         return None

@@ -46,17 +46,18 @@ HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "
 MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
 
 
-def phone_s(ctx: Context, phone) -> float:
+def phone_s(ctx: Context, phone, speaker=None) -> float:
     """How long an aligned phone sounds: its frames above the recording's silence level. The
     aligner may stretch a phone over silence next to it (a fricative's first frames over a pause
     whose noise floor hisses like it: JFK's "fellow" got an F of 1.55 s), and silence is not a sound
     held."""
     aligned = phone.end_s - phone.start_s
-    silence = ctx.silence_db()
+    silence = ctx.silence_db(speaker)
     if silence is None:
         return aligned
-    frames = frame_range(phone.start_s, phone.end_s, hop_s=ctx.hop_s, n_frames=len(ctx.db))
-    return min(aligned, max(1.0, float(np.sum(ctx.db[frames] >= silence))) * ctx.hop_s)  # at least a frame
+    db = ctx.db_of(speaker)
+    frames = frame_range(phone.start_s, phone.end_s, hop_s=ctx.hop_s, n_frames=len(db))
+    return min(aligned, max(1.0, float(np.sum(db[frames] >= silence))) * ctx.hop_s)  # at least a frame
 
 
 def held_ratio(ctx: Context, i: int) -> float | None:
@@ -78,7 +79,7 @@ class PhoneNorms:
             for i in mine:
                 if i not in finals:
                     for p in ctx.transcript.words[i].phones:
-                        durations.setdefault(p.label, []).append(phone_s(ctx, p))
+                        durations.setdefault(p.label, []).append(phone_s(ctx, p, speaker))
             norms = {label: float(np.median(v)) for label, v in durations.items() if len(v) >= MIN_PHONES}
             vowels = [d for label, v in durations.items() if label in VOWELS for d in v]
             others = [d for label, v in durations.items() if label not in VOWELS for d in v]
@@ -115,7 +116,7 @@ class PhoneNorms:
             norm = self.norm(speaker, p.label) if p.label in HOLDABLE else None
             if norm:
                 expected = norm * (factor if k >= rhyme else 1.0)
-                sounding = phone_s(ctx, p)
+                sounding = phone_s(ctx, p, speaker)
                 out.append((p.label, sounding / expected, sounding - expected))
         return out
 
