@@ -80,7 +80,7 @@ class Context:
     def silence_db(self, speaker=None) -> Optional[float]:
         """The silence level (the pause finder's) of the track a speaker is measured on (default: the
         recording-wide one), worked out once."""
-        db = self.db_of(speaker) if speaker in self.tracks else self.db
+        db = self.db_of(speaker)
         known = self.cache.setdefault("silence_db", {})
         if id(db) not in known:
             known[id(db)] = silence_level_db(db)
