@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
-from bench.prosody_testset import source_path  # noqa: E402
+from bench.prosody_testset import is_lj, source_path  # noqa: E402
 from capture.record import Transcript, replace  # noqa: E402
 from prosody.marks import MARK_TYPES  # noqa: E402
 from prosody.marks import annotate as _annotate  # noqa: E402
@@ -386,7 +386,7 @@ def true_words(item: dict, which: str, corpus: Path):
     if item["set"] == "edited_real":
         from bench.prosody_testset import read_textgrid_words
 
-        if "/" in item["source"]:  # a voice without a TextGrid: its word times came from the aligner
+        if not is_lj(item["source"]):  # a voice without a TextGrid: its word times came from the aligner
             return None
         grid = corpus / "ljspeech_LJ050-027x" / Path(item["source"]).with_suffix(".TextGrid")
         words = [(w, a, b) for a, b, w in read_textgrid_words(grid) if w]

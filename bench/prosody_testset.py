@@ -352,6 +352,15 @@ class Editor:
         delay = a_s - max(0.0, a_s - SOX_PAD_S)
         self._splice(a_s, b_s, self._sox(a_s, b_s, ["bend", f"{delay:.4f},{int(semitones * 100)},{b_s - a_s:.4f}"], 1.0))
 
+    def save(self, out: Path, item_id: str) -> dict:
+        """Write the edited recording as ``items/<item_id>.wav`` (16-bit, scaled down only if it would
+        clip); the manifest fields naming it and its edits."""
+        peak = np.max(np.abs(self.x))
+        sf.write(out / "items" / f"{item_id}.wav", self.x / peak * 0.9 if peak > 0.99 else self.x, self.sr,
+                 subtype="PCM_16")
+        return {"id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav",
+                "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in self.edits]}
+
     def insert_silence(self, at_s: float, duration_s: float, rng: np.random.Generator) -> None:
         noise = rng.normal(0, self.noise_rms, int(round(duration_s * self.sr)))
         self._splice(at_s, at_s, noise)
@@ -368,14 +377,20 @@ PERCEPTIBLE_STEP_ST = 3.0
 MIN_VOICED_FRAMES = 5  # 50 ms
 
 
+def pyin(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """librosa's pYIN F0 (Hz) and voicing every 10 ms: the test set's own tracker, not the pipeline's."""
+    import librosa
+
+    frame = 1024 * max(1, round(sr / 22050))  # two periods of 60 Hz at 44.1 and 48 kHz too (1024 at LJ's 22.05 kHz)
+    f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=sr, frame_length=frame, hop_length=int(round(0.01 * sr)))
+    return f0, voiced
+
+
 def word_pitch_halves(x: np.ndarray, sr: int, words: list[tuple[float, float, str]]) -> list[tuple]:
     """(onset st, offset st) of each word against the recording's median F0, None where the word
     has fewer than MIN_VOICED_FRAMES voiced pYIN frames."""
-    import librosa
-
+    f0, voiced = pyin(x, sr)
     hop = int(round(0.01 * sr))
-    frame = 1024 * max(1, round(sr / 22050))  # two periods of 60 Hz at 44.1 and 48 kHz too (1024 at LJ's 22.05 kHz)
-    f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=sr, frame_length=frame, hop_length=hop)
     times = np.arange(len(f0)) * hop / sr
     median = np.nanmedian(f0[voiced])
     out = []
@@ -460,6 +475,13 @@ def aligned_words(x: np.ndarray, sr: int, text: str) -> list[tuple[float, float,
     return [(a, b, w.lower()) for (a, b), w in zip(spans, labels)]
 
 
+def other_voice(corpus: Path, voice: str) -> tuple[str, np.ndarray, int, list[tuple[float, float, str]]]:
+    """One of OTHER_VOICES: its path in the corpus, its (mono) samples and rate, and its aligned words."""
+    audio, text = OTHER_VOICES[voice]
+    x, sr = read_mono(corpus / audio)
+    return audio, x, sr, aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8"))
+
+
 def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
                       voices: tuple[str, ...] = VOICES) -> list[dict]:
     items = []
@@ -473,9 +495,7 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
     for voice in voices:
         if voice == "lj":
             continue
-        audio, text = OTHER_VOICES[voice]
-        x, sr = read_mono(corpus / audio)
-        words = aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8"))
+        audio, x, sr, words = other_voice(corpus, voice)
         own = random.Random(f"{seed}-{voice}")
         silences = list(INSERTED_SILENCES_S) * 3
         own.shuffle(silences)
@@ -546,15 +566,12 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
                     value = "slower"
                 elif what == "lengthening":
                     ed.stretch(a, b, 1.8)
-            item_id = f"real_{stem}_{kind}_{variant}"
-            path = out / "items" / f"{item_id}.wav"
-            peak = np.max(np.abs(ed.x))
-            sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
+            saved = ed.save(out, f"real_{stem}_{kind}_{variant}")
             inserted = ed.map(words[join][0])
             pauses = [(ed.map(p), ed.map(q)) for p, q in original_pauses]
             pauses.append((inserted - silence_s, inserted))
             items.append({
-                "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": source,
+                "id": saved["id"], "set": saved["set"], "audio": saved["audio"], "source": source,
                 "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
                            "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
                                      for k in range(target, target + n)],
@@ -562,7 +579,7 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
                            **({"step_st_pyin": step_made[target]} if step_made else {})}],
                 "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
                 "inserted_silence_s": silence_s,
-                "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
+                "edits": saved["edits"],
             })
     return items
 
@@ -586,12 +603,7 @@ def final_rise_st(x: np.ndarray, sr: int, a_s: float, b_s: float) -> float | Non
     (librosa's pYIN, not the pipeline's tracker; the end is the median of the last 3 voiced frames;
     frames an octave-error's 8 st or more from the word's median are left out); None with fewer
     than MIN_VOICED_FRAMES voiced frames."""
-    import librosa
-
-    hop = int(round(0.01 * sr))
-    frame = 1024 * max(1, round(sr / 22050))
-    f0, voiced, _ = librosa.pyin(x[int(a_s * sr): int(b_s * sr)], fmin=60, fmax=500, sr=sr, frame_length=frame,
-                                 hop_length=hop)
+    f0, voiced = pyin(x[int(a_s * sr): int(b_s * sr)], sr)
     v = f0[voiced]
     v = v[np.abs(12 * np.log2(v / np.median(v))) < 8.0] if len(v) else v
     if len(v) < MIN_VOICED_FRAMES:
@@ -614,8 +626,8 @@ def intonation_items(out: Path, corpus: Path,
             continue
         if voice == "lj":
             source = f"{stem}.wav"
-            words, pauses = lj_words_and_pauses(source_path(corpus, source))
-            x, sr = read_mono(source_path(corpus, source))
+            wav = source_path(corpus, source)
+            (words, pauses), (x, sr) = lj_words_and_pauses(wav), read_mono(wav)
         elif voice == "fw":
             source = STEREO
             both, sr = sf.read(corpus / source)
@@ -625,10 +637,8 @@ def intonation_items(out: Path, corpus: Path,
             words, pauses = aligned_words(x, sr, text), []
             stem = f"stereo_{stem}"
         else:
-            source, text = OTHER_VOICES[voice]
-            stem = Path(source).stem
-            x, sr = read_mono(corpus / source)
-            words, pauses = aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8")), []
+            source, x, sr, words = other_voice(corpus, voice)
+            stem, pauses = Path(source).stem, []
         k = [i for i, w in enumerate(words) if w[2] == word][occurrence - 1]
         a, b = words[k][0], words[k][1]
         for rise in (None,) + QUESTION_RISES_ST:
@@ -641,23 +651,27 @@ def intonation_items(out: Path, corpus: Path,
                 if measured is None or measured < PERCEPTIBLE_RISE_ST:
                     dropped.append({"id": item_id, "rise_st_pyin": None if measured is None else round(measured, 2)})
                     continue
-            path = out / "items" / f"{item_id}.wav"
-            peak = np.max(np.abs(ed.x))
-            sf.write(path, ed.x / peak * 0.9 if peak > 0.99 else ed.x, sr, subtype="PCM_16")
+            saved = ed.save(out, item_id)
             items.append({
-                "id": item_id, "set": "edited_real", "audio": f"items/{item_id}.wav", "source": source,
+                "id": saved["id"], "set": saved["set"], "audio": saved["audio"], "source": source,
                 "truth": [{"type": "intonation", "value": "fall" if rise is None else "rise",
                            "times": [[round(a, 3), round(b, 3)]], "words": [word],
                            **({"bend_st": rise, "rise_st_pyin": round(measured, 2)} if rise is not None else {})}],
                 "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
-                "edits": [[round(p, 4), round(q, 4), round(n_s, 4)] for p, q, n_s in ed.edits],
+                "edits": saved["edits"],
             })
     return items, dropped
 
 
+def is_lj(source: str) -> bool:
+    """An item's ``source`` names an LJ Speech recording (its file name only, with a TextGrid) rather
+    than a path in the corpus."""
+    return "/" not in source
+
+
 def source_path(corpus: Path, source: str) -> Path:
     """The unedited recording of an edited item: LJ Speech items name only the file."""
-    return corpus / source if "/" in source else corpus / "ljspeech_LJ050-027x" / source
+    return corpus / "ljspeech_LJ050-027x" / source if is_lj(source) else corpus / source
 
 
 FIXTURES = {  # small committed files for the always-on end-to-end test (tests/fixtures/prosody)

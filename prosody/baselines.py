@@ -107,11 +107,11 @@ def measure_words(transcript: Transcript, spans: Optional[Sequence[tuple[float, 
     its speaker's ``tracks`` (``speaker_tracks``; default: the recording-wide tracks)."""
     wide_f0, wide_db, hop_s = track_arrays(transcript)
     tracks = tracks if tracks is not None else speaker_tracks(transcript, wide_f0, wide_db)
-    thresholds = {speaker: silence_level_db(db) for speaker, (_f0, db) in tracks.items()}
+    silence_of = {id(db): silence_level_db(db) for _f0, db in tracks.values()}  # one per track, not per speaker
     out = []
     for i, w in enumerate(transcript.words):
         f0, db = tracks[w.speaker]
-        threshold = thresholds[w.speaker]
+        threshold = silence_of[id(db)]
         syllables = count_syllables(w.text, language=transcript.language)
         start_s, end_s = spans[i] if spans is not None else (w.start_s, w.end_s)
         if threshold is None or end_s <= start_s:

@@ -80,9 +80,11 @@ def measure(
         high = stacked_high[loudest, np.arange(n)]
         db = stacked_db.max(axis=0)
         word_tracks = {sid: (per_channel[c][0][:n], per_channel[c][1][:n]) for sid, c in channel_of.items()}
+        channel_tracks = tuple(ChannelTracks(c, pitch_track(t[0][:n], hop_s=hop_s), intensity_track(t[1][:n], hop_s=hop_s))
+                               for c, t in per_channel.items())
     else:
         f0, db, high = tracks_in_blocks(audio, options)
-        word_tracks = {}
+        word_tracks, channel_tracks = {}, ()
 
     words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, high_db=high,
                                 options=options.pauses)
@@ -100,8 +102,7 @@ def measure(
         pauses=tuple(pauses),
         pitch=pitch_track(f0, hop_s=hop_s),
         intensity=intensity_track(db, hop_s=hop_s),
-        channel_tracks=tuple(ChannelTracks(c, pitch_track(t[0][:n], hop_s=hop_s), intensity_track(t[1][:n], hop_s=hop_s))
-                             for c, t in per_channel.items()) if word_tracks else (),
+        channel_tracks=channel_tracks,
     )
 
 
