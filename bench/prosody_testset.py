@@ -17,7 +17,8 @@
     marks caused by the manipulation from espeak-ng's own accents.
 (b) edited_real: the LJ Speech recordings of ../shared/corpus (word times from their TextGrids;
     with ``--voices`` also JFK, LibriSpeech 2412-153948-0000 and PTDB-TUG F01 sa1, word times
-    from the forced aligner on their reference texts, see ``OTHER_VOICES``)
+    from the forced aligner on their reference texts, see ``OTHER_VOICES``, and three speakers'
+    long turns of spontaneous talk in the AMI meeting, from their own headset tracks, ``TURNS``)
     edited with sox/numpy: one word +6..10 dB (loud) or -10 dB (quiet), one word pitch-shifted by
     +-4 semitones (sox ``pitch``, length kept; only a word whose jump from the word before it
     then is at least 3 semitones, see ``pitch_step_targets``), a 5-word stretch time-stretched by 25 % slower or
@@ -433,7 +434,22 @@ OTHER_VOICES = {
                     "librispeech_2412-153948-0000/2412-153948-0000.reference.txt"),
     "ptdb": ("ptdb_tug_f0/mic_F01_sa1.wav", "ptdb_tug_f0/sa1.reference.txt"),
 }
-VOICES = ("lj",) + tuple(OTHER_VOICES)
+# Spontaneous speech: one speaker's long turn in the AMI meeting, cut from that speaker's own
+# headset track (the others' talk leaks into it 20-34 dB down): (headset track, the speaker's
+# transcript, the turn's span in mixture.rttm, the turn's first and last words in the transcript).
+# The transcripts are verbatim, with false starts ("may h maybe"), fillers and AMI's spelled
+# acronyms ("L_C_D_", said letter by letter).
+AMI = "ami_mixture_4spk"
+TURNS = {
+    "ami_a": (f"{AMI}/sources/source0.wav", f"{AMI}/text/mixture.A.words_joined.txt", (44.46, 60.0),
+              "Right, I was", "easier to browse"),
+    "ami_b": (f"{AMI}/sources/source1.wav", f"{AMI}/text/mixture.B.words_joined.txt", (7.43, 29.79),
+              "When they're", "what you're doing, um."),
+    "ami_d": (f"{AMI}/sources/source3.wav", f"{AMI}/text/mixture.D.words_joined.txt", (29.78, 44.48),
+              "Actually that", "L_C_D_ display."),
+}
+TURN_MARGIN_S = 0.2  # taken on either side of a turn's span
+VOICES = ("lj",) + tuple(OTHER_VOICES) + tuple(TURNS)
 JOIN_GAP_S = 0.08  # aligned words closer than this are joined at the middle of the gap; wider gaps are pauses
 INSERTED_SILENCES_S = (0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0)  # one per edited item, shuffled
 
@@ -482,6 +498,30 @@ def other_voice(corpus: Path, voice: str) -> tuple[str, np.ndarray, int, list[tu
     return audio, x, sr, aligned_words(x, sr, (corpus / text).read_text(encoding="utf-8"))
 
 
+def turn_text(path: Path, first: str, last: str) -> str:
+    """The words of a transcript from ``first`` to ``last`` (inclusive), AMI's spelled acronyms as
+    their letters ("L_C_D_" -> "L C D")."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(first)
+    text = text[start: text.index(last, start) + len(last)]
+    return re.sub(r"\b((?:[A-Z]_)+)", lambda m: " ".join(m.group(1).rstrip("_").split("_")), text)
+
+
+def turn_voice(corpus: Path, voice: str) -> tuple[str, np.ndarray, int, list[tuple[float, float, str]], list[float]]:
+    """One of TURNS: its headset track's path in the corpus, the turn's samples (TURN_MARGIN_S either
+    side) and rate, its aligned words (times within the turn) and its span in the track."""
+    audio, text, (a, b), first, last = TURNS[voice]
+    x, sr = read_mono(corpus / audio)
+    a, b = max(0.0, a - TURN_MARGIN_S), min(len(x) / sr, b + TURN_MARGIN_S)
+    x = x[int(round(a * sr)): int(round(b * sr))]
+    return audio, x, sr, aligned_words(x, sr, turn_text(corpus / text, first, last)), [round(a, 3), round(b, 3)]
+
+
+def unedited_recording(folder: Path, corpus: Path, item: dict) -> Path:
+    """The unedited recording of an edited real item: a turn written beside the items, or a corpus file."""
+    return folder / item["unedited_audio"] if "unedited_audio" in item else source_path(corpus, item["source"])
+
+
 def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
                       voices: tuple[str, ...] = VOICES) -> list[dict]:
     items = []
@@ -495,14 +535,25 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
     for voice in voices:
         if voice == "lj":
             continue
-        audio, x, sr, words = other_voice(corpus, voice)
+        if voice in TURNS:
+            audio, x, sr, words, span = turn_voice(corpus, voice)
+            stem = voice
+        else:
+            (audio, x, sr, words), stem = other_voice(corpus, voice), Path(OTHER_VOICES[voice][0]).stem
         own = random.Random(f"{seed}-{voice}")
         silences = list(INSERTED_SILENCES_S) * 3
         own.shuffle(silences)
         # The speaker's own pauses are not known: a gap between aligned words may hold a breath
         # (LibriSpeech's 0.31 s after "antecedents" is 0.19 s of silence and an in-breath), so
         # only the inserted silence is a pause by construction.
-        items += edited_recording(out, Path(audio).stem, audio, x, sr, words, [], own, seed, silences)
+        mine = edited_recording(out, stem, audio, x, sr, words, [], own, seed, silences)
+        for item in mine:  # the aligned words of the unedited recording (bench_marks.py --true-word-times)
+            item["source_words"] = [[round(a, 3), round(b, 3), w] for a, b, w in words]
+        if voice in TURNS:
+            unedited = Editor(x, sr).save(out, f"turn_{voice}")["audio"]
+            for item in mine:
+                item.update(source_span_s=span, unedited_audio=unedited)
+        items += mine
     return items
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_marks import bootstrap, headline, score
+from bench.bench_marks import bootstrap, headline, score, table
 from prosody.marks import annotate
 from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, regular_words
 
@@ -47,6 +47,8 @@ def test_marks_the_unedited_recording_already_had_are_left_out_and_the_interval_
     assert result["loud"]["n_marks"] == 2 and result["loud"]["precision"] == 0.5
     assert result["loud"]["by_time_new_marks_only"]["precision"] == 1.0  # word 3 was loud before the edit
     assert headline(result["loud"]) == 1.0
+    row = next(line for line in table({"synthetic": result}).splitlines() if line.startswith("| loud |"))
+    assert "| 2 (1 new) |" in row  # how many marks the precision over new marks is taken on
     low, high = bootstrap(items, {"a": loud}, {"a": before}, rounds=20)["loud"]
     assert low == high == pytest.approx(1.0)
 
@@ -86,3 +88,21 @@ def test_real_speech_intonation_is_judged_on_the_unit_that_ends_on_the_target_wo
                                                         "times": [[first[-1][1], first[-1][2]]]}], "pauses": []}
     assert score([item], {"q": t}, {"q": t})["intonation"]["accuracy"] == 1.0
     assert score([{**item, "set": "synthetic"}], {"q": t}, {"q": t})["intonation"]["accuracy"] == 0.0  # the last unit
+
+
+def test_another_voice_s_aligned_words_follow_the_edits_for_true_word_times():
+    """A voice without a TextGrid keeps its reference text as aligned (``source_words``); the item's
+    true words are those moved through the edits, the unedited recording's as aligned."""
+    from pathlib import Path
+
+    from bench.bench_marks import true_words
+
+    item = {"set": "edited_real", "source": "jfk/jfk.flac", "edits": [[1.0, 1.0, 0.5], [2.0, 2.4, 0.6]],
+            "source_words": [[0.2, 0.9, "and"], [1.0, 1.4, "so"], [2.0, 2.4, "my"], [2.4, 3.0, "fellow"]]}
+    assert true_words(item, "original", Path("/nowhere")) == [("and", 0.2, 0.9), ("so", 1.0, 1.4), ("my", 2.0, 2.4),
+                                                              ("fellow", 2.4, 3.0)]
+    moved = true_words(item, "item", Path("/nowhere"))
+    assert [w for w, _a, _b in moved] == ["and", "so", "my", "fellow"]
+    assert [(round(a, 3), round(b, 3)) for _w, a, b in moved] == [(0.2, 0.9), (1.5, 1.9), (2.5, 3.1), (3.1, 3.7)]
+    del item["source_words"]
+    assert true_words(item, "item", Path("/nowhere")) is None

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.prosody_testset import (CORPUS, JOIN_GAP_S, PERCEPTIBLE_RISE_ST, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, Editor,
-                                   aligned_words, edited_recording, final_rise_st, intonation_items, pitch_step_targets,
-                                   read_mono, source_path, word_pitch_halves)
+from bench.prosody_testset import (CORPUS, JOIN_GAP_S, PERCEPTIBLE_RISE_ST, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, TURNS,
+                                   Editor, aligned_words, edited_real_items, edited_recording, final_rise_st,
+                                   intonation_items, pitch_step_targets, read_mono, source_path, turn_text,
+                                   unedited_recording, word_pitch_halves)
 
 
 def test_word_pitch_halves_follow_a_known_tone_per_word():
@@ -123,3 +124,38 @@ def test_real_intonation_items_keep_the_statement_and_bend_only_its_last_word(tm
         y, _ = sf.read(tmp_path / item["audio"])
         (a, _b), = item["truth"][0]["times"]
         assert len(y) == len(x) and np.max(np.abs(y[: int((a - 0.01) * sr)] - x[: int((a - 0.01) * sr)])) < 1e-4
+
+
+def test_a_turn_is_its_words_between_two_phrases_with_spelled_acronyms_as_letters(tmp_path):
+    text = tmp_path / "a.txt"
+    text.write_text("Mm-hmm. Menu, alright. Right, so an L_C_D_ di display or something. Yeah.", encoding="utf-8")
+    assert turn_text(text, "Right, so", "or something.") == "Right, so an L C D di display or something."
+    with pytest.raises(ValueError):
+        turn_text(text, "Right, so", "never said")
+
+
+@pytest.mark.skipif(not (CORPUS / "ami_mixture_4spk").is_dir(), reason="needs ../shared/corpus")
+def test_a_spontaneous_turn_is_cut_from_its_headset_track_and_kept_beside_its_edits(tmp_path):
+    (tmp_path / "items").mkdir()
+    items = edited_real_items(tmp_path, CORPUS, random.Random(20), 20, ("ami_d",))
+    audio, _text, (a, b), _first, _last = TURNS["ami_d"]
+    track, sr = read_mono(CORPUS / audio)
+    turn, _ = sf.read(tmp_path / items[0]["unedited_audio"])
+    start, end = items[0]["source_span_s"]
+    assert start < a and end > b and len(turn) == pytest.approx((end - start) * sr, abs=2)
+    recorded = track[int(round(start * sr)): int(round(end * sr))]
+    # as recorded (16-bit; scaled down like every item whose peak would clip)
+    assert np.max(np.abs(turn / np.max(np.abs(turn)) - recorded / np.max(np.abs(recorded)))) < 1e-3
+    assert len(items) == 24 and {i["source"] for i in items} == {audio}
+    assert unedited_recording(tmp_path, CORPUS, items[0]) == tmp_path / "items" / "turn_ami_d.wav"
+    loud = next(i for i in items if i["truth"][0]["type"] == "loud")
+    y, _ = sf.read(tmp_path / loud["audio"])
+    (p, q), = loud["truth"][0]["times"]
+    silence = loud["inserted_silence_s"]
+    inserted = loud["pauses"][0][0]
+    offset = silence if inserted < p else 0.0  # the silence went in before the word
+    scaled = np.std(y[-2 * sr:]) / np.std(turn[-2 * sr:])  # the item's last 2 s are the turn's, unedited
+    assert q < len(y) / sr - 2
+    gain_db = 20 * np.log10(np.std(y[int(p * sr): int(q * sr)]) /
+                            np.std(turn[int((p - offset) * sr): int((q - offset) * sr)]) / scaled)
+    assert gain_db == pytest.approx(loud["truth"][0]["value"], abs=0.6)
