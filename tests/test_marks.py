@@ -193,6 +193,22 @@ def test_loud_word_is_loud_not_emphasis():
     assert not of_type(t, "emphasis") and not of_type(t, "quiet")
 
 
+def test_a_neighbour_s_onset_inside_a_word_s_span_does_not_make_it_loud():
+    """Fast talk: word 6's aligned span ends 20 ms into the next word's onset, 16 dB over the talk.
+    Its energy mean is 5-7 dB over its neighbours (loud at 6), its core level (90th percentile
+    of its frames) the same as theirs; a word loud throughout is loud on either measure."""
+    words = regular_words(14)
+    onset = (words[6][2] - 0.02, words[6][2])
+    bleed = _per_word(words, {}, BASE_DB)
+    t = annotate(make_transcript(words, db=lambda s: BASE_DB + 16 if onset[0] <= s <= onset[1] else bleed(s)))
+    measured = measure_words(t)[6]
+    assert measured.level_db - BASE_DB > 6.0 > measured.core_level_db - BASE_DB
+    assert not of_type(t, "loud") and not of_type(t, "emphasis")
+    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 8}, BASE_DB)))
+    loud, = of_type(t, "loud")
+    assert loud.evidence["level"] == "core" and loud.evidence["level_db"] == [pytest.approx(BASE_DB + 8, abs=0.1)]
+
+
 def test_two_loud_neighbours_make_one_stretch_and_quiet_is_found():
     words = regular_words(16)
     t = annotate(make_transcript(words, db=_per_word(words, {5: BASE_DB + 9, 6: BASE_DB + 9, 11: BASE_DB - 12}, BASE_DB)))

@@ -125,11 +125,14 @@ def measuring_spans(transcript: Transcript, f0: np.ndarray, db: np.ndarray, hop_
     return spans
 
 
-def level_db(ctx: Context, i: int, min_voiced_s: float) -> Optional[float]:
-    """A word's level, when it has enough voiced sound to carry one: a (re-timed) span with
-    less holds a consonant or a neighbour's edge, not the word's vowel."""
+def level_db(ctx: Context, i: int, min_voiced_s: float, *, core: bool = False) -> Optional[float]:
+    """A word's level (with ``core``, its core level: see ``prosody.baselines``), when it has enough
+    voiced sound to carry one: a (re-timed) span with less holds a consonant or a neighbour's
+    edge, not the word's vowel."""
     m = ctx.measures[i]
-    return m.level_db if m.voiced_s >= min_voiced_s - 1e-9 else None
+    if m.voiced_s < min_voiced_s - 1e-9:
+        return None
+    return m.core_level_db if core else m.level_db
 
 
 def confidence(measured: float, threshold: float) -> float:

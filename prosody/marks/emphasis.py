@@ -1,7 +1,8 @@
 """Emphasis (prominence) of a word: pitch, loudness and length, each against the same speaker.
 
 Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker's words around
-it, in semitones; its level over their median level, in dB; its sounding length over the
+it, in semitones; its core level over their median core level, in dB (how loud its loudest
+sustained part is, as for ``loud``: ``prosody.baselines``); its sounding length over the
 speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
 A word whose emphasis needs its length, and which is also held long enough to be lengthening, is
@@ -27,8 +28,8 @@ def cues(ctx: Context, i: int) -> dict:
     around = [ctx.measures[j] for j in ctx.neighbours(i, th.window_words)]
     ref_st = median_or_none(ctx.st(i, n.f0_hz) for n in around)
     peak_st = ctx.st(i, m.f0_peak_hz)
-    level = level_db(ctx, i, th.min_voiced_s)
-    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s) for j in ctx.neighbours(i, th.window_words))
+    level = level_db(ctx, i, th.min_voiced_s, core=True)
+    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s, core=True) for j in ctx.neighbours(i, th.window_words))
     expected = ctx.baseline(i).expected_duration_s(m.syllables)
     return {
         "pitch_above_st": r(peak_st - ref_st) if peak_st is not None and ref_st is not None else None,

@@ -1,6 +1,10 @@
 """Loud (``CAPS``) and quiet (``°..°``) stretches: words whose level stands out from the same
 speaker's words around them, joined into stretches of neighbouring words.
 
+Loud compares words' core levels (the loudness of their loudest sustained part, not carried by a
+neighbour's onset at the edge of a word's span), quiet their levels as a whole (energy mean): see
+``prosody.baselines``.
+
 A single loud word that is also emphasised (louder *and* higher or longer: ``emphasis``) is a
 stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
 CAPS as well (Jefferson writes loud stressed talk in underlined capitals) when it stands out by
@@ -21,10 +25,13 @@ from prosody.marks import emphasis
 from prosody.marks.context import Context, confidence, level_db, median_or_none, r
 
 
-def level_difference_db(ctx: Context, i: int) -> float | None:
+LEVELS = {"loud": "core", "quiet": "energy mean"}  # which level of a word each kind compares (for the evidence)
+
+
+def level_difference_db(ctx: Context, i: int, *, core: bool = False) -> float | None:
     th = ctx.thresholds.loudness
-    mine = level_db(ctx, i, th.min_voiced_s)
-    ref = median_or_none(level_db(ctx, j, th.min_voiced_s) for j in ctx.neighbours(i, th.window_words))
+    mine = level_db(ctx, i, th.min_voiced_s, core=core)
+    ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
     return None if mine is None or ref is None else mine - ref
 
 
@@ -46,9 +53,10 @@ def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
 
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.loudness
-    diffs = {i: level_difference_db(ctx, i) for i in ctx.order}
     marks = []
     for kind, threshold, sign in (("loud", th.loud_above_db, 1.0), ("quiet", th.quiet_below_db, -1.0)):
+        core = LEVELS[kind] == "core"
+        diffs = {i: level_difference_db(ctx, i, core=core) for i in ctx.order}
         flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
         for run in stretches(ctx, flagged):
             if (kind == "loud" and len(run) == 1 and flagged[run[0]] < threshold + th.stressed_loud_margin_db
@@ -63,7 +71,8 @@ def find(ctx: Context) -> list[Mark]:
                 last_word=run[-1], speaker=words[0].speaker, value=r(mean),
                 confidence=confidence(sign * mean, threshold),
                 evidence={"level_difference_db": [r(flagged[i]) for i in run],
-                          "level_db": [r(ctx.measures[i].level_db) for i in run],
+                          "level_db": [r(level_db(ctx, i, th.min_voiced_s, core=core)) for i in run],
+                          "level": LEVELS[kind],
                           "threshold_db": sign * threshold, "window_words": th.window_words,
                           **({"stressed_loud_margin_db": th.stressed_loud_margin_db} if kind == "loud" else {}),
                           **({"quiet_word_min_voiced_s": th.quiet_word_min_voiced_s} if kind == "quiet" and len(run) == 1
