@@ -33,7 +33,7 @@ from prosody.syllables import count_syllables
 
 WITHIN_PEAK_DB = 25.0  # ours: frames further below the word's loudest frame do not count as sounding
 HELD_DB = 9.0  # ours: a held sound is a run of frames within this of the word's loudest frame
-CORE_PERCENTILE = 90  # ours: a word's core level leaves out its loudest tenth of frames
+CORE_PERCENTILE = 90  # ours: a word's core level is the level its loudest tenth of frames lie above
 
 
 @dataclass(frozen=True)
