@@ -539,21 +539,19 @@ def edited_real_items(out: Path, corpus: Path, rng: random.Random, seed: int,
             audio, x, sr, words, span = turn_voice(corpus, voice)
             stem = voice
         else:
-            (audio, x, sr, words), stem = other_voice(corpus, voice), Path(OTHER_VOICES[voice][0]).stem
+            audio, x, sr, words = other_voice(corpus, voice)
+            stem = Path(audio).stem
         own = random.Random(f"{seed}-{voice}")
         silences = list(INSERTED_SILENCES_S) * 3
         own.shuffle(silences)
         # The speaker's own pauses are not known: a gap between aligned words may hold a breath
         # (LibriSpeech's 0.31 s after "antecedents" is 0.19 s of silence and an in-breath), so
         # only the inserted silence is a pause by construction.
-        mine = edited_recording(out, stem, audio, x, sr, words, [], own, seed, silences)
-        for item in mine:  # the aligned words of the unedited recording (bench_marks.py --true-word-times)
-            item["source_words"] = [[round(a, 3), round(b, 3), w] for a, b, w in words]
-        if voice in TURNS:
-            unedited = Editor(x, sr).save(out, f"turn_{voice}")["audio"]
-            for item in mine:
-                item.update(source_span_s=span, unedited_audio=unedited)
-        items += mine
+        # the aligned words of the unedited recording (bench_marks.py --true-word-times)
+        known = {"source_words": [[round(a, 3), round(b, 3), w] for a, b, w in words]}
+        if voice in TURNS:  # the turn as cut, beside its edited copies
+            known.update(source_span_s=span, unedited_audio=Editor(x, sr).save(out, f"turn_{voice}")["audio"])
+        items += [{**item, **known} for item in edited_recording(out, stem, audio, x, sr, words, [], own, seed, silences)]
     return items
 
 
@@ -644,7 +642,7 @@ STATEMENT_ENDS = (("lj", "LJ050-0276", "made", 1), ("lj", "LJ050-0278", "liberti
                   ("librispeech", None, "myself", 1), ("ptdb", None, "year", 1),
                   ("fw", "left", "left", 1), ("fw", "right", "distant", 1))
 STEREO = "fw_stereo_2spk/stereo_diarization.wav"  # its texts per channel in stereo_diarization.reference.tsv
-INTONATION_VOICES = VOICES + ("fw",)
+INTONATION_VOICES = tuple(dict.fromkeys(voice for voice, *_ in STATEMENT_ENDS))
 QUESTION_RISES_ST = (8.0, 10.0, 12.0)  # glides bent onto a statement's final word
 PERCEPTIBLE_RISE_ST = 3.0  # a bent word is a question item only where its end then rises this much
 

@@ -25,9 +25,6 @@ from prosody.marks import emphasis
 from prosody.marks.context import Context, confidence, level_db, median_or_none, r
 
 
-LEVELS = {"loud": "core", "quiet": "energy mean"}  # which level of a word each kind compares (for the evidence)
-
-
 def level_difference_db(ctx: Context, i: int, *, core: bool = False) -> float | None:
     th = ctx.thresholds.loudness
     mine = level_db(ctx, i, th.min_voiced_s, core=core)
@@ -54,8 +51,7 @@ def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.loudness
     marks = []
-    for kind, threshold, sign in (("loud", th.loud_above_db, 1.0), ("quiet", th.quiet_below_db, -1.0)):
-        core = LEVELS[kind] == "core"
+    for kind, threshold, sign, core in (("loud", th.loud_above_db, 1.0, True), ("quiet", th.quiet_below_db, -1.0, False)):
         diffs = {i: level_difference_db(ctx, i, core=core) for i in ctx.order}
         flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
         for run in stretches(ctx, flagged):
@@ -72,7 +68,7 @@ def find(ctx: Context) -> list[Mark]:
                 confidence=confidence(sign * mean, threshold),
                 evidence={"level_difference_db": [r(flagged[i]) for i in run],
                           "level_db": [r(level_db(ctx, i, th.min_voiced_s, core=core)) for i in run],
-                          "level": LEVELS[kind],
+                          "level": "core" if core else "energy mean",
                           "threshold_db": sign * threshold, "window_words": th.window_words,
                           **({"stressed_loud_margin_db": th.stressed_loud_margin_db} if kind == "loud" else {}),
                           **({"quiet_word_min_voiced_s": th.quiet_word_min_voiced_s} if kind == "quiet" and len(run) == 1
