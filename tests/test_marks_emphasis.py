@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from prosody.marks import annotate
+from prosody.marks import annotate, emphasis
+from prosody.marks.context import Context
+from prosody.thresholds import load_thresholds
 from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, of_type, regular_words
 
 
@@ -194,3 +196,19 @@ def test_a_step_is_measured_against_the_whole_preceding_word():
     assert [(m.first_word, m.value) for m in steps] == [(6, "up")]
     assert steps[0].evidence["previous_word_st"] == pytest.approx(0.0, abs=0.05)
     assert steps[0].evidence["step_st"] == pytest.approx(5.5, abs=0.05)
+
+
+
+@pytest.mark.parametrize("word_3_db, loudness_above_db", [(67, 3.2), (55, 0.2)])
+def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, loudness_above_db):
+    """Word 6 is 3.5 st higher and at 73.2 dB, among neighbours at 67 and 73 dB (median 70): a
+    second cue, emphasis. Said quietly (55 dB, 15 dB under its own neighbours), neighbour 3 is not
+    part of the talk word 6 is measured against; the others' median is 73 dB and word 6 is no louder."""
+    words = regular_words(14)
+    levels = {2: 67, 3: word_3_db, 4: 73, 5: 67, 6: 73.2, 7: 73, 8: 67, 9: 73, 10: 73}
+    transcript = make_transcript(words, f0=_per_word(words, {6: _st(3.5)}, BASE_HZ), db=_per_word(words, levels, BASE_DB))
+    t = annotate(transcript)
+    assert [m.first_word for m in of_type(t, "quiet")] == ([3] if word_3_db == 55 else [])
+    ctx = Context.build(transcript, load_thresholds(None))
+    assert emphasis.cues(ctx, 6)["loudness_above_db"] == pytest.approx(loudness_above_db, abs=0.05)
+    assert (6 in [m.first_word for m in of_type(t, "emphasis")]) is (word_3_db == 67)

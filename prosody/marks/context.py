@@ -135,6 +135,25 @@ def level_db(ctx: Context, i: int, min_voiced_s: float, *, core: bool = False) -
     return m.core_level_db if core else m.level_db
 
 
+def level_difference_db(ctx: Context, i: int, *, core: bool = False) -> Optional[float]:
+    """Word i's level (with ``core``, its core level) over the median of its neighbours' (the
+    ``[loudness]`` window), in dB."""
+    th = ctx.thresholds.loudness
+    mine = level_db(ctx, i, th.min_voiced_s, core=core)
+    ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
+    return None if mine is None or ref is None else mine - ref
+
+
+def quiet_words(ctx: Context) -> set[int]:
+    """The words at least ``quiet_below_db`` under their neighbours (the level test of ``quiet``,
+    before its other conditions)."""
+    if "quiet_words" not in ctx.cache:
+        limit = ctx.thresholds.loudness.quiet_below_db
+        ctx.cache["quiet_words"] = {i for i in ctx.order
+                                    if (d := level_difference_db(ctx, i)) is not None and d <= -limit}
+    return ctx.cache["quiet_words"]
+
+
 def confidence(measured: float, threshold: float) -> float:
     """0.5 at the threshold, rising linearly to 1.0 at twice the threshold (or beyond)."""
     if threshold <= 0:

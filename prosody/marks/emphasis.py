@@ -2,7 +2,9 @@
 
 Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker's words around
 it, in semitones; its core level over their median core level, in dB (how loud its loudest
-sustained part is, as for ``loud``: ``prosody.baselines``); its sounding length over the
+sustained part is, as for ``loud``: ``prosody.baselines``), leaving out neighbours that are
+themselves quiet (``quiet_below_db`` under theirs): a word beside one said quietly does not stand
+out for it; its sounding length over the
 speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
 A word whose emphasis needs its length, and which is also held long enough to be lengthening, is
@@ -18,7 +20,7 @@ The measured ratio stays in the evidence, with ``duration_unit_final: true``.
 from __future__ import annotations
 
 from capture.record import Mark
-from prosody.marks.context import Context, confidence, level_db, median_or_none, r
+from prosody.marks.context import Context, confidence, level_db, median_or_none, quiet_words, r
 from prosody.marks.intonation import units
 
 
@@ -29,7 +31,9 @@ def cues(ctx: Context, i: int) -> dict:
     ref_st = median_or_none(ctx.st(i, n.f0_hz) for n in around)
     peak_st = ctx.st(i, m.f0_peak_hz)
     level = level_db(ctx, i, th.min_voiced_s, core=True)
-    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s, core=True) for j in ctx.neighbours(i, th.window_words))
+    quiet = quiet_words(ctx)
+    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s, core=True) for j in ctx.neighbours(i, th.window_words)
+                            if j not in quiet)
     expected = ctx.baseline(i).expected_duration_s(m.syllables)
     return {
         "pitch_above_st": r(peak_st - ref_st) if peak_st is not None and ref_st is not None else None,

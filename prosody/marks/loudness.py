@@ -22,14 +22,7 @@ from __future__ import annotations
 
 from capture.record import Mark
 from prosody.marks import emphasis
-from prosody.marks.context import Context, confidence, level_db, median_or_none, r
-
-
-def level_difference_db(ctx: Context, i: int, *, core: bool = False) -> float | None:
-    th = ctx.thresholds.loudness
-    mine = level_db(ctx, i, th.min_voiced_s, core=core)
-    ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
-    return None if mine is None or ref is None else mine - ref
+from prosody.marks.context import Context, confidence, level_db, level_difference_db, r
 
 
 def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
