@@ -199,16 +199,21 @@ def test_a_step_is_measured_against_the_whole_preceding_word():
 
 
 
-@pytest.mark.parametrize("word_3_db, loudness_above_db", [(67, 3.2), (55, 0.2)])
-def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, loudness_above_db):
+@pytest.mark.parametrize("word_3_db, word_6_db, loudness_above_db, emphasised",
+                         [(67, 73.2, 3.2, True), (55, 73.2, 0.2, False), (55, 76.5, 3.5, True)])
+def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, word_6_db, loudness_above_db, emphasised):
     """Word 6 is 3.5 st higher and at 73.2 dB, among neighbours at 67 and 73 dB (median 70): a
     second cue, emphasis. Said quietly (55 dB, 15 dB under its own neighbours), neighbour 3 is not
-    part of the talk word 6 is measured against; the others' median is 73 dB and word 6 is no louder."""
+    part of the talk word 6 is measured against; the others' median is 73 dB and word 6 is no
+    louder, unless it is 3 dB over them (76.5 dB)."""
     words = regular_words(14)
-    levels = {2: 67, 3: word_3_db, 4: 73, 5: 67, 6: 73.2, 7: 73, 8: 67, 9: 73, 10: 73}
+    levels = {2: 67, 3: word_3_db, 4: 73, 5: 67, 6: word_6_db, 7: 73, 8: 67, 9: 73, 10: 73}
     transcript = make_transcript(words, f0=_per_word(words, {6: _st(3.5)}, BASE_HZ), db=_per_word(words, levels, BASE_DB))
     t = annotate(transcript)
     assert [m.first_word for m in of_type(t, "quiet")] == ([3] if word_3_db == 55 else [])
     ctx = Context.build(transcript, load_thresholds(None))
     assert emphasis.cues(ctx, 6)["loudness_above_db"] == pytest.approx(loudness_above_db, abs=0.05)
-    assert (6 in [m.first_word for m in of_type(t, "emphasis")]) is (word_3_db == 67)
+    marked = {m.first_word: m for m in of_type(t, "emphasis")}
+    assert (6 in marked) is emphasised
+    if emphasised:
+        assert marked[6].evidence["quiet_neighbours_left_out"] == ([3] if word_3_db == 55 else [])

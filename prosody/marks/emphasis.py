@@ -3,9 +3,9 @@
 Cues, per word: its F0 peak (90th percentile) over the median F0 of the speaker's words around
 it, in semitones; its core level over their median core level, in dB (how loud its loudest
 sustained part is, as for ``loud``: ``prosody.baselines``), leaving out neighbours that are
-themselves quiet (``quiet_below_db`` under theirs): a word beside one said quietly does not stand
-out for it; its sounding length over the
-speaker's norm for words of its syllable count. A word is emphasised when ``min_cues`` of the
+themselves quiet (``quiet_below_db`` under theirs: a word beside one said quietly does not stand
+out for it; the evidence lists them); its sounding length over the speaker's norm for words of
+its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
 A word whose emphasis needs its length, and which is also held long enough to be lengthening, is
 lengthening instead (``either``): stressed syllables are longer anyway, so only a word that is
@@ -108,6 +108,8 @@ def find(ctx: Context) -> list[Mark]:
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
             evidence={**measured, "cues_passed": passed, "thresholds": limit, "min_cues": th.min_cues,
-                      "min_voiced_s": th.min_voiced_s},
+                      "min_voiced_s": th.min_voiced_s,
+                      "quiet_neighbours_left_out": [j for j in ctx.neighbours(i, th.window_words)
+                                                    if j in quiet_words(ctx)]},
         ))
     return marks
