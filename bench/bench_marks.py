@@ -52,7 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
-from bench.prosody_testset import is_lj, unedited_recording  # noqa: E402
+from bench.prosody_testset import is_lj, source_path, unedited_recording  # noqa: E402
 from capture.record import Transcript, replace  # noqa: E402
 from prosody.marks import MARK_TYPES  # noqa: E402
 from prosody.marks import annotate as _annotate  # noqa: E402
@@ -395,7 +395,7 @@ def true_words(item: dict, which: str, corpus: Path):
                 return None
             words = [(w, a, b) for a, b, w in item["source_words"]]
         else:
-            grid = corpus / "ljspeech_LJ050-027x" / Path(item["source"]).with_suffix(".TextGrid")
+            grid = source_path(corpus, item["source"]).with_suffix(".TextGrid")
             words = [(w, a, b) for a, b, w in read_textgrid_words(grid) if w]
         if which == "item":
             words = [(w, edited_time(a, item["edits"]), edited_time(b, item["edits"])) for w, a, b in words]

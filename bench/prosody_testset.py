@@ -628,7 +628,7 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
             pauses = [(ed.map(p), ed.map(q)) for p, q in original_pauses]
             pauses.append((inserted - silence_s, inserted))
             items.append({
-                "id": saved["id"], "set": saved["set"], "audio": saved["audio"], "source": source,
+                **saved, "source": source,
                 "truth": [{"type": MARK_TYPE.get(kind, kind), "value": value,
                            "times": [[round(ed.map(words[k][0]), 3), round(ed.map(words[k][1]), 3)]
                                      for k in range(target, target + n)],
@@ -636,7 +636,6 @@ def edited_recording(out: Path, stem: str, source: str, x: np.ndarray, sr: int, 
                            **({"step_st_pyin": step_made[target]} if step_made else {})}],
                 "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
                 "inserted_silence_s": silence_s,
-                "edits": saved["edits"],
             })
     return items
 
@@ -710,12 +709,11 @@ def intonation_items(out: Path, corpus: Path,
                     continue
             saved = ed.save(out, item_id)
             items.append({
-                "id": saved["id"], "set": saved["set"], "audio": saved["audio"], "source": source,
+                **saved, "source": source,
                 "truth": [{"type": "intonation", "value": "fall" if rise is None else "rise",
                            "times": [[round(a, 3), round(b, 3)]], "words": [word],
                            **({"bend_st": rise, "rise_st_pyin": round(measured, 2)} if rise is not None else {})}],
                 "pauses": sorted([round(p, 3), round(q, 3)] for p, q in pauses),
-                "edits": saved["edits"],
             })
     return items, dropped
 

@@ -135,13 +135,20 @@ def level_db(ctx: Context, i: int, min_voiced_s: float, *, core: bool = False) -
     return m.core_level_db if core else m.level_db
 
 
-def level_difference_db(ctx: Context, i: int, *, core: bool = False) -> Optional[float]:
-    """Word i's level (with ``core``, its core level) over the median of its neighbours' (the
-    ``[loudness]`` window), in dB."""
-    th = ctx.thresholds.loudness
-    mine = level_db(ctx, i, th.min_voiced_s, core=core)
-    ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
-    return None if mine is None or ref is None else mine - ref
+def level_differences_db(ctx: Context, *, core: bool = False) -> dict[int, Optional[float]]:
+    """Each word's level (with ``core``, its core level) over the median of its neighbours' (the
+    ``[loudness]`` window), in dB; None without a level. Worked out once per annotation: loud,
+    quiet and the emphasis cue's quiet neighbours all ask."""
+    key = ("level_differences_db", core)
+    if key not in ctx.cache:
+        th = ctx.thresholds.loudness
+        out = {}
+        for i in ctx.order:
+            mine = level_db(ctx, i, th.min_voiced_s, core=core)
+            ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
+            out[i] = None if mine is None or ref is None else mine - ref
+        ctx.cache[key] = out
+    return ctx.cache[key]
 
 
 def quiet_words(ctx: Context) -> set[int]:
@@ -149,8 +156,7 @@ def quiet_words(ctx: Context) -> set[int]:
     before its other conditions)."""
     if "quiet_words" not in ctx.cache:
         limit = ctx.thresholds.loudness.quiet_below_db
-        ctx.cache["quiet_words"] = {i for i in ctx.order
-                                    if (d := level_difference_db(ctx, i)) is not None and d <= -limit}
+        ctx.cache["quiet_words"] = {i for i, d in level_differences_db(ctx).items() if d is not None and d <= -limit}
     return ctx.cache["quiet_words"]
 
 

@@ -27,18 +27,19 @@ from prosody.marks.intonation import units
 def cues(ctx: Context, i: int) -> dict:
     th = ctx.thresholds.emphasis
     m = ctx.measures[i]
-    around = [ctx.measures[j] for j in ctx.neighbours(i, th.window_words)]
-    ref_st = median_or_none(ctx.st(i, n.f0_hz) for n in around)
+    around = ctx.neighbours(i, th.window_words)
+    ref_st = median_or_none(ctx.st(i, ctx.measures[j].f0_hz) for j in around)
     peak_st = ctx.st(i, m.f0_peak_hz)
     level = level_db(ctx, i, th.min_voiced_s, core=True)
-    quiet = quiet_words(ctx)
-    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s, core=True) for j in ctx.neighbours(i, th.window_words)
-                            if j not in quiet)
+    quiet_ones = quiet_words(ctx)
+    quiet = [j for j in around if j in quiet_ones]
+    ref_db = median_or_none(level_db(ctx, j, th.min_voiced_s, core=True) for j in around if j not in quiet)
     expected = ctx.baseline(i).expected_duration_s(m.syllables)
     return {
         "pitch_above_st": r(peak_st - ref_st) if peak_st is not None and ref_st is not None else None,
         "loudness_above_db": r(level - ref_db) if level is not None and ref_db is not None else None,
         "duration_ratio": r(m.sounding_s / expected) if expected else None,
+        "quiet_neighbours_left_out": quiet,
     }
 
 
@@ -108,8 +109,6 @@ def find(ctx: Context) -> list[Mark]:
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
             evidence={**measured, "cues_passed": passed, "thresholds": limit, "min_cues": th.min_cues,
-                      "min_voiced_s": th.min_voiced_s,
-                      "quiet_neighbours_left_out": [j for j in ctx.neighbours(i, th.window_words)
-                                                    if j in quiet_words(ctx)]},
+                      "min_voiced_s": th.min_voiced_s},
         ))
     return marks

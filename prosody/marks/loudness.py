@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from capture.record import Mark
 from prosody.marks import emphasis
-from prosody.marks.context import Context, confidence, level_db, level_difference_db, r
+from prosody.marks.context import Context, confidence, level_db, level_differences_db, r
 
 
 def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
@@ -45,8 +45,7 @@ def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.loudness
     marks = []
     for kind, threshold, sign, core in (("loud", th.loud_above_db, 1.0, True), ("quiet", th.quiet_below_db, -1.0, False)):
-        diffs = {i: level_difference_db(ctx, i, core=core) for i in ctx.order}
-        flagged = {i: d for i, d in diffs.items() if d is not None and sign * d >= threshold}
+        flagged = {i: d for i, d in level_differences_db(ctx, core=core).items() if d is not None and sign * d >= threshold}
         for run in stretches(ctx, flagged):
             if (kind == "loud" and len(run) == 1 and flagged[run[0]] < threshold + th.stressed_loud_margin_db
                     and emphasis.is_emphasised(ctx, run[0])):
