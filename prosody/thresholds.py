@@ -81,6 +81,8 @@ class LengtheningThresholds:
     word_excess_s: float
     held_ratio: float
     neighbour_ratio_max: float
+    slow_neighbour_words: int
+    slow_neighbour_ratio: float
     colon_per_s: float
 
 

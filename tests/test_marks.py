@@ -563,6 +563,18 @@ def test_a_word_drawn_out_as_a_whole_is_lengthening_one_long_sound_in_it_is_not(
     assert not of_type(t, "lengthening")
 
 
+@pytest.mark.parametrize("drawn_out, lengthened", [((8, 10), []), ((8, 13), [8, 13])])
+def test_words_drawn_out_near_each_other_are_a_slow_stretch_not_lengthening(drawn_out, lengthened):
+    """Two words drawn out as a whole (M 0.11 s, AA 0.45 s: 1.85x their norms), with a word said
+    at the usual pace between them (a slow stretch hardly slows its function words): the median of
+    each one's four neighbours is 1.0, but the other lies within 4 words (slow_neighbour_words), so
+    neither is lengthened. Five words apart, each is."""
+    words = regular_words(24, lengths={k: 0.56 for k in drawn_out})
+    t = annotate(_with_phones(make_transcript(words), lambda k: (0.11, None) if k in drawn_out else None, first="M"))
+    assert [m.first_word for m in of_type(t, "lengthening")] == lengthened
+    assert not of_type(t, "emphasis")
+
+
 def test_final_lengthening_is_the_speakers_norm_at_unit_ends():
     """Every unit-final vowel is 2.3x long (the speaker's final lengthening, long enough to be
     marked against the other words' norm); one final vowel held twice as long again is marked,

@@ -88,6 +88,8 @@ def either(ctx: Context, i: int) -> str | None:
         return "emphasis"
     if i in lengthening.judged(ctx):
         return "lengthening"
+    if lengthening.in_slow_stretch(ctx, i):
+        return None  # its length is the slow stretch's (tempo), not this word's
     return "emphasis" if len(passed) >= need else None
 
 

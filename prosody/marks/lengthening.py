@@ -10,7 +10,11 @@ each, so a short phone's ratio alone is noisy: with the ratio alone every fifth 
 reader would be lengthened). A word drawn out as a whole, each of its sounds longer but none by
 that much, is lengthened too when its phones are ``word_ratio`` times their norms (geometric
 mean) and ``word_excess_s`` longer in all (the issue's "held longer than the speaker's norm for
-that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this).
+that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are like this),
+unless another word near it is drawn out as a whole too (``slow_neighbour_ratio`` within
+``slow_neighbour_words``): several drawn-out words close together are a slow stretch, and a slow
+stretch does not slow its short function words much, so the median of the neighbours below does
+not show it. Such a word's length is no cue to emphasis either.
 
 The last word of a unit is lengthened by every speaker before a boundary (final lengthening;
 Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the rhyme of the word's last
@@ -134,6 +138,21 @@ class PhoneNorms:
         return math.exp(float(np.mean([math.log(x) for _, x, _ in got]))) if got else None
 
 
+def _drawn_out_nearby(ctx: Context, phones: PhoneNorms, i: int) -> bool:
+    """Another word within ``slow_neighbour_words`` either side is drawn out as a whole too
+    (``slow_neighbour_ratio`` times its phones' norms): word i is part of a slow stretch."""
+    th = ctx.thresholds.lengthening
+    words = ctx.transcript.words
+    return any((phones.word_ratio(ctx, j) or 0.0) >= th.slow_neighbour_ratio
+               for j in ctx.neighbours(i, th.slow_neighbour_words) if words[j].phones)
+
+
+def in_slow_stretch(ctx: Context, i: int) -> bool:
+    """Word i was drawn out as a whole but not lengthening, as words near it are drawn out too."""
+    judged(ctx)
+    return i in ctx.cache.get("slow_stretch", ())
+
+
 def judged(ctx: Context) -> dict[int, tuple]:
     """Word -> (ratio, limit, seconds beyond the norm, evidence) for each word held long enough to
     be lengthening, before the choice between lengthening and emphasis (``emphasis.either``)."""
@@ -156,6 +175,9 @@ def judged(ctx: Context) -> dict[int, tuple]:
             if not (by_phone or by_word):
                 continue
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
+            if not by_phone and _drawn_out_nearby(ctx, phones, i):
+                ctx.cache.setdefault("slow_stretch", set()).add(i)
+                continue
             evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
                         "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
