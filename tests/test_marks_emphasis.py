@@ -111,13 +111,18 @@ def test_pitch_step_is_judged_from_the_last_voiced_word():
     assert not of_type(annotate(make_transcript(far, f0=f0_far)), "pitch_step")
 
 
-def test_pitch_step_limit_follows_a_lively_speakers_median_step():
-    """relative_step x the speaker's median word-to-word step, when that is above min_step_st."""
+def test_pitch_step_limit_follows_a_lively_speakers_median_step(tmp_path):
+    """relative_step x the speaker's median word-to-word step, when that is above min_step_st
+    (off by default: then every step of min_step_st that lands high enough is an arrow)."""
     words = regular_words(16)
     values = {k: _st((0.0, 3.0, 0.0, -3.0)[k % 4]) for k in range(16)}  # every step 3 st, median level 0
     values[9] = _st(4.0)  # 4 st up from 0: above min_step_st, below 1.5 x 3 st
     values[13] = _st(5.0)  # 5 st up from 0
-    steps = of_type(annotate(make_transcript(words, f0=_per_word(words, values, BASE_HZ))), "pitch_step")
+    t = make_transcript(words, f0=_per_word(words, values, BASE_HZ))
+    assert [(m.first_word, m.value) for m in of_type(annotate(t), "pitch_step")] == [(9, "up"), (13, "up")]
+    path = tmp_path / "lively.toml"
+    path.write_text("[pitch_steps]\nrelative_step = 1.5\n")
+    steps = of_type(annotate(t, load_thresholds(path)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(13, "up")]
     assert steps[0].evidence["speaker_median_step_st"] == pytest.approx(3.0, abs=0.05)
     assert steps[0].evidence["threshold_st"] == pytest.approx(4.5, abs=0.1)  # 1.5 x 3 st, above 3.5

@@ -8,8 +8,9 @@ under 3.5 st, or a natural accent's fall over it. It is the nearest earlier word
 with enough voiced sound to carry a pitch, if it ends within ``reach_back_s``: a barely voiced
 "the" or "of" in between has no pitch to step from.
 
-A step must reach ``min_step_st`` and also ``relative_step`` times the speaker's own median
-word-to-word step, so a lively speaker's ordinary accents are not all arrows. The word must land
+A step must reach ``min_step_st`` and, where ``relative_step`` is set (off by default), that many
+times the speaker's own median word-to-word step, for a lively speaker whose ordinary accents
+would all be arrows. The word must land
 ``landing_beyond_median_st`` above (or below) the speaker's median: Jefferson's arrows mark
 "especially high or low pitch", so a step that only brings the voice to or near its usual level
 (the fall after an accent, the rise out of a low stretch) is not marked. Where it starts does
