@@ -83,6 +83,7 @@ class LengtheningThresholds:
     neighbour_ratio_max: float
     slow_neighbour_words: int
     slow_neighbour_ratio: float
+    slow_stretch_phone_ratio: float
     colon_per_s: float
 
 

@@ -575,6 +575,20 @@ def test_words_drawn_out_near_each_other_are_a_slow_stretch_not_lengthening(draw
     assert not of_type(t, "emphasis")
 
 
+@pytest.mark.parametrize("held_s, lengthened", [(0.6, []), (0.84, [10])])
+def test_in_a_slow_stretch_a_held_sound_must_stand_out_from_its_pace(held_s, lengthened):
+    """Word 8 is drawn out as a whole (1.85x); two words on, word 10 holds its vowel 2.5x its norm
+    (0.6 s against 0.24 s): enough alone (phone_ratio 2), but under 1.6 (slow_stretch_phone_ratio)
+    times the pace of the stretch around it, so neither word is lengthened. Held 3.5x, it is."""
+    words = regular_words(24, lengths={8: 0.56, 10: 0.06 + held_s})
+    t = annotate(_with_phones(make_transcript(words), lambda k: (0.11, None) if k == 8 else None, first="M"))
+    marks = of_type(t, "lengthening")
+    assert [m.first_word for m in marks] == lengthened
+    if marks:
+        assert marks[0].evidence["by"] == "phone"
+        assert marks[0].evidence["slow_neighbours_word_ratio"] == pytest.approx(1.85, abs=0.05)
+
+
 def test_final_lengthening_is_the_speakers_norm_at_unit_ends():
     """Every unit-final vowel is 2.3x long (the speaker's final lengthening, long enough to be
     marked against the other words' norm); one final vowel held twice as long again is marked,

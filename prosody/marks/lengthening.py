@@ -14,7 +14,9 @@ that word's syllable count"; espeak-ng's slowed words and sox-stretched ones are
 unless another word near it is drawn out as a whole too (``slow_neighbour_ratio`` within
 ``slow_neighbour_words``): several drawn-out words close together are a slow stretch, and a slow
 stretch does not slow its short function words much, so the median of the neighbours below does
-not show it. Such a word's length is no cue to emphasis either.
+not show it. Such a word's length is no cue to emphasis either. In a slow stretch a held sound
+is lengthening only when its ratio is ``slow_stretch_phone_ratio`` times the stretch's pace (the
+largest whole-word ratio near it): a slow stretch holds the vowels of its content words too.
 
 The last word of a unit is lengthened by every speaker before a boundary (final lengthening;
 Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the rhyme of the word's last
@@ -138,13 +140,15 @@ class PhoneNorms:
         return math.exp(float(np.mean([math.log(x) for _, x, _ in got]))) if got else None
 
 
-def _drawn_out_nearby(ctx: Context, phones: PhoneNorms, i: int) -> bool:
-    """Another word within ``slow_neighbour_words`` either side is drawn out as a whole too
-    (``slow_neighbour_ratio`` times its phones' norms): word i is part of a slow stretch."""
+def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
+    """The largest whole-word ratio (``PhoneNorms.word_ratio``) of the words within
+    ``slow_neighbour_words`` either side, when it reaches ``slow_neighbour_ratio``: word i is then in
+    a slow stretch, said at about that pace; else None."""
     th = ctx.thresholds.lengthening
     words = ctx.transcript.words
-    return any((phones.word_ratio(ctx, j) or 0.0) >= th.slow_neighbour_ratio
-               for j in ctx.neighbours(i, th.slow_neighbour_words) if words[j].phones)
+    pace = max(((phones.word_ratio(ctx, j) or 0.0) for j in ctx.neighbours(i, th.slow_neighbour_words) if words[j].phones),
+               default=0.0)
+    return pace if pace >= th.slow_neighbour_ratio else None
 
 
 def in_slow_stretch(ctx: Context, i: int) -> bool:
@@ -175,14 +179,19 @@ def judged(ctx: Context) -> dict[int, tuple]:
             if not (by_phone or by_word):
                 continue
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
-            if not by_phone and _drawn_out_nearby(ctx, phones, i):
+            pace = slow_pace(ctx, phones, i)
+            if pace is not None and not by_phone:
                 ctx.cache.setdefault("slow_stretch", set()).add(i)
-                continue
+                continue  # drawn out with the words near it: a slow stretch
+            if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
+                continue  # a sound held about as much as the slow stretch around it holds its words
             evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
                         "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
-                        "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s}
+                        "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s,
+                        "slow_neighbours_word_ratio": r(pace) if pace is not None else None,
+                        "slow_neighbour_ratio": th.slow_neighbour_ratio, "slow_stretch_phone_ratio": th.slow_stretch_phone_ratio}
             limit = th.phone_ratio
             if not by_phone:  # the whole word drawn out
                 mine, limit, excess = whole, th.word_ratio, whole_excess
