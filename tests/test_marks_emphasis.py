@@ -142,6 +142,23 @@ def test_a_stressed_word_is_caps_too_when_louder_than_a_stress_makes_it(louder_d
         assert marks[0].evidence["level_difference_db"] == [pytest.approx(louder_db, abs=0.1)]
 
 
+def test_loud_is_judged_against_the_talk_around_it_that_is_not_quiet():
+    """Words 4-7 are said quietly (12 dB under the others), word 8 just 1 dB over the rest. With
+    the quiet stretch among its neighbours their median is 4 dB down and word 8 would read 7 dB
+    loud: the quiet words are left out, so it is 1 dB over the talk around it, not loud."""
+    words = regular_words(20)
+    levels = {k: BASE_DB + 2 for k in range(20)}
+    levels.update({k: BASE_DB - 10 for k in (4, 5, 6, 7)})
+    levels[8] = BASE_DB + 3
+    t = annotate(make_transcript(words, db=_per_word(words, levels, BASE_DB)))
+    assert [(m.first_word, m.last_word) for m in of_type(t, "quiet")] == [(4, 7)]
+    assert not of_type(t, "loud")
+    levels[8] = BASE_DB + 9  # 7 dB over the talk around it: loud, and the evidence names the words left out
+    (mark,) = of_type(annotate(make_transcript(words, db=_per_word(words, levels, BASE_DB))), "loud")
+    assert mark.first_word == 8 and mark.evidence["level_difference_db"] == [pytest.approx(7.0, abs=0.1)]
+    assert mark.evidence["quiet_neighbours_left_out"] == [4, 5, 6, 7]
+
+
 def test_a_loud_word_that_is_not_stressed_needs_no_margin():
     words = regular_words(14)
     t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 6.5}, BASE_DB)))

@@ -135,17 +135,18 @@ def level_db(ctx: Context, i: int, min_voiced_s: float, *, core: bool = False) -
     return m.core_level_db if core else m.level_db
 
 
-def level_differences_db(ctx: Context, *, core: bool = False) -> dict[int, Optional[float]]:
+def level_differences_db(ctx: Context, *, core: bool = False, leave_out: frozenset = frozenset()) -> dict[int, Optional[float]]:
     """Each word's level (with ``core``, its core level) over the median of its neighbours' (the
-    ``[loudness]`` window), in dB; None without a level. Worked out once per annotation: loud,
-    quiet and the emphasis cue's quiet neighbours all ask."""
-    key = ("level_differences_db", core)
+    ``[loudness]`` window, without those in ``leave_out``), in dB; None without a level. Worked
+    out once per annotation: loud, quiet and the emphasis cue's quiet neighbours all ask."""
+    key = ("level_differences_db", core, leave_out)
     if key not in ctx.cache:
         th = ctx.thresholds.loudness
         out = {}
         for i in ctx.order:
             mine = level_db(ctx, i, th.min_voiced_s, core=core)
-            ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core) for j in ctx.neighbours(i, th.window_words))
+            ref = median_or_none(level_db(ctx, j, th.min_voiced_s, core=core)
+                                 for j in ctx.neighbours(i, th.window_words) if j not in leave_out)
             out[i] = None if mine is None or ref is None else mine - ref
         ctx.cache[key] = out
     return ctx.cache[key]

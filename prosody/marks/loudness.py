@@ -3,7 +3,9 @@ speaker's words around them, joined into stretches of neighbouring words.
 
 Loud compares words' core levels (the loudness of their loudest sustained part, not carried by a
 neighbour's onset at the edge of a word's span), quiet their levels as a whole (energy mean): see
-``prosody.baselines``.
+``prosody.baselines``. Quiet stretches are found first, and loud leaves their words out of the
+talk it compares with: a word beside talk said quietly is not loud for that (the evidence lists
+them, ``quiet_neighbours_left_out``).
 
 A single loud word that is also emphasised (louder *and* higher or longer: ``emphasis``) is a
 stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
@@ -41,19 +43,40 @@ def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
     return runs
 
 
+def quiet_runs(ctx: Context) -> tuple[dict[int, float], list[list[int]]]:
+    """The quiet stretches (runs of words ``quiet_below_db`` under their neighbours' energy mean)
+    and each flagged word's level difference."""
+    th = ctx.thresholds.loudness
+    flagged = {i: d for i, d in level_differences_db(ctx).items() if d is not None and d <= -th.quiet_below_db}
+    runs = [run for run in stretches(ctx, flagged)
+            if len(run) > 1 or ctx.measures[run[0]].voiced_s >= th.quiet_word_min_voiced_s - 1e-9]
+    return flagged, runs  # a lone word needs quiet_word_min_voiced_s: not a few frames of a short "of" or "the"
+
+
+def loud_runs(ctx: Context, quiet: frozenset) -> tuple[dict[int, float], list[list[int]]]:
+    """The loud stretches (runs of words ``loud_above_db`` over their neighbours' core level, the
+    neighbours in ``quiet`` left out) and each flagged word's level difference."""
+    th = ctx.thresholds.loudness
+    flagged = {i: d for i, d in level_differences_db(ctx, core=True, leave_out=quiet).items()
+               if d is not None and d >= th.loud_above_db}
+    runs = [run for run in stretches(ctx, flagged)
+            if len(run) > 1 or flagged[run[0]] >= th.loud_above_db + th.stressed_loud_margin_db
+            or not emphasis.is_emphasised(ctx, run[0])]
+    return flagged, runs  # one word louder *and* higher or longer is stressed (underlined), not CAPS
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.loudness
+    quiet_flagged, quiet = quiet_runs(ctx)
+    quiet_set = frozenset(i for run in quiet for i in run)
+    loud_flagged, loud = loud_runs(ctx, quiet_set)
     marks = []
-    for kind, threshold, sign, core in (("loud", th.loud_above_db, 1.0, True), ("quiet", th.quiet_below_db, -1.0, False)):
-        flagged = {i: d for i, d in level_differences_db(ctx, core=core).items() if d is not None and sign * d >= threshold}
-        for run in stretches(ctx, flagged):
-            if (kind == "loud" and len(run) == 1 and flagged[run[0]] < threshold + th.stressed_loud_margin_db
-                    and emphasis.is_emphasised(ctx, run[0])):
-                continue  # one word louder *and* higher or longer is stressed (underlined), not CAPS
-            if kind == "quiet" and len(run) == 1 and ctx.measures[run[0]].voiced_s < th.quiet_word_min_voiced_s - 1e-9:
-                continue  # the level of a few frames of a short "of" or "the", not quiet talk
+    for kind, threshold, sign, core, flagged, runs in (("loud", th.loud_above_db, 1.0, True, loud_flagged, loud),
+                                                       ("quiet", th.quiet_below_db, -1.0, False, quiet_flagged, quiet)):
+        for run in runs:
             words = [ctx.transcript.words[i] for i in run]
             mean = sum(flagged[i] for i in run) / len(run)
+            left_out = sorted({j for i in run for j in ctx.neighbours(i, th.window_words) if j in quiet_set}) if core else []
             marks.append(Mark(
                 type=kind, start_s=ctx.measures[run[0]].start_s, end_s=ctx.measures[run[-1]].end_s, first_word=run[0],
                 last_word=run[-1], speaker=words[0].speaker, value=r(mean),
@@ -62,7 +85,8 @@ def find(ctx: Context) -> list[Mark]:
                           "level_db": [r(level_db(ctx, i, th.min_voiced_s, core=core)) for i in run],
                           "level": "core" if core else "energy mean",
                           "threshold_db": sign * threshold, "window_words": th.window_words,
-                          **({"stressed_loud_margin_db": th.stressed_loud_margin_db} if kind == "loud" else {}),
+                          **({"stressed_loud_margin_db": th.stressed_loud_margin_db,
+                              "quiet_neighbours_left_out": left_out} if kind == "loud" else {}),
                           **({"quiet_word_min_voiced_s": th.quiet_word_min_voiced_s} if kind == "quiet" and len(run) == 1
                              else {}),
                           "min_voiced_s": th.min_voiced_s},
