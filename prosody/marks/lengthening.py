@@ -154,7 +154,7 @@ def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
 def in_slow_stretch(ctx: Context, i: int) -> bool:
     """Word i was drawn out as a whole but not lengthening, as words near it are drawn out too."""
     judged(ctx)
-    return i in ctx.cache.get("slow_stretch", ())
+    return i in ctx.cache["slow_stretch"]
 
 
 def judged(ctx: Context) -> dict[int, tuple]:
@@ -165,7 +165,7 @@ def judged(ctx: Context) -> dict[int, tuple]:
     th = ctx.thresholds.lengthening
     words = ctx.transcript.words
     phones = PhoneNorms(ctx) if any(w.phones for w in words) else None
-    out = {}
+    out, slow = {}, set()
     for i in ctx.order:
         if phones is not None:  # an aligned recording: words without phones are not judged
             got = phones.ratios(ctx, i) if words[i].phones else []
@@ -178,13 +178,13 @@ def judged(ctx: Context) -> dict[int, tuple]:
             by_word = whole >= th.word_ratio and whole_excess >= th.word_excess_s
             if not (by_phone or by_word):
                 continue
-            around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
             pace = slow_pace(ctx, phones, i)
             if pace is not None and not by_phone:
-                ctx.cache.setdefault("slow_stretch", set()).add(i)
+                slow.add(i)
                 continue  # drawn out with the words near it: a slow stretch
             if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
                 continue  # a sound held about as much as the slow stretch around it holds its words
+            around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
             evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
                         "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
@@ -209,7 +209,7 @@ def judged(ctx: Context) -> dict[int, tuple]:
             continue
         out[i] = (mine, limit, excess, {**evidence, "neighbours_ratio": r(around),
                                         "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s})
-    ctx.cache["lengthening"] = out
+    ctx.cache["lengthening"], ctx.cache["slow_stretch"] = out, slow
     return out
 
 

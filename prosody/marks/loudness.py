@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from capture.record import Mark
 from prosody.marks import emphasis
-from prosody.marks.context import Context, confidence, level_db, level_differences_db, r
+from prosody.marks.context import Context, confidence, level_db, level_differences_db, quiet_words, r
 
 
 def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
@@ -44,10 +44,10 @@ def stretches(ctx: Context, flagged: dict[int, float]) -> list[list[int]]:
 
 
 def quiet_runs(ctx: Context) -> tuple[dict[int, float], list[list[int]]]:
-    """The quiet stretches (runs of words ``quiet_below_db`` under their neighbours' energy mean)
-    and each flagged word's level difference."""
+    """The quiet stretches (runs of ``context.quiet_words``) and each such word's level difference."""
     th = ctx.thresholds.loudness
-    flagged = {i: d for i, d in level_differences_db(ctx).items() if d is not None and d <= -th.quiet_below_db}
+    differences = level_differences_db(ctx)
+    flagged = {i: differences[i] for i in quiet_words(ctx)}
     runs = [run for run in stretches(ctx, flagged)
             if len(run) > 1 or ctx.measures[run[0]].voiced_s >= th.quiet_word_min_voiced_s - 1e-9]
     return flagged, runs  # a lone word needs quiet_word_min_voiced_s: not a few frames of a short "of" or "the"
@@ -65,30 +65,34 @@ def loud_runs(ctx: Context, quiet: frozenset) -> tuple[dict[int, float], list[li
     return flagged, runs  # one word louder *and* higher or longer is stressed (underlined), not CAPS
 
 
+def _mark(ctx: Context, kind: str, run: list[int], flagged: dict[int, float], threshold: float, core: bool,
+          extra: dict) -> Mark:
+    th = ctx.thresholds.loudness
+    sign = 1.0 if kind == "loud" else -1.0
+    mean = sum(flagged[i] for i in run) / len(run)
+    return Mark(
+        type=kind, start_s=ctx.measures[run[0]].start_s, end_s=ctx.measures[run[-1]].end_s, first_word=run[0],
+        last_word=run[-1], speaker=ctx.transcript.words[run[0]].speaker, value=r(mean),
+        confidence=confidence(sign * mean, threshold),
+        evidence={"level_difference_db": [r(flagged[i]) for i in run],
+                  "level_db": [r(level_db(ctx, i, th.min_voiced_s, core=core)) for i in run],
+                  "level": "core" if core else "energy mean",
+                  "threshold_db": sign * threshold, "window_words": th.window_words,
+                  **extra, "min_voiced_s": th.min_voiced_s},
+    )
+
+
 def find(ctx: Context) -> list[Mark]:
     th = ctx.thresholds.loudness
     quiet_flagged, quiet = quiet_runs(ctx)
     quiet_set = frozenset(i for run in quiet for i in run)
     loud_flagged, loud = loud_runs(ctx, quiet_set)
     marks = []
-    for kind, threshold, sign, core, flagged, runs in (("loud", th.loud_above_db, 1.0, True, loud_flagged, loud),
-                                                       ("quiet", th.quiet_below_db, -1.0, False, quiet_flagged, quiet)):
-        for run in runs:
-            words = [ctx.transcript.words[i] for i in run]
-            mean = sum(flagged[i] for i in run) / len(run)
-            left_out = sorted({j for i in run for j in ctx.neighbours(i, th.window_words) if j in quiet_set}) if core else []
-            marks.append(Mark(
-                type=kind, start_s=ctx.measures[run[0]].start_s, end_s=ctx.measures[run[-1]].end_s, first_word=run[0],
-                last_word=run[-1], speaker=words[0].speaker, value=r(mean),
-                confidence=confidence(sign * mean, threshold),
-                evidence={"level_difference_db": [r(flagged[i]) for i in run],
-                          "level_db": [r(level_db(ctx, i, th.min_voiced_s, core=core)) for i in run],
-                          "level": "core" if core else "energy mean",
-                          "threshold_db": sign * threshold, "window_words": th.window_words,
-                          **({"stressed_loud_margin_db": th.stressed_loud_margin_db,
-                              "quiet_neighbours_left_out": left_out} if kind == "loud" else {}),
-                          **({"quiet_word_min_voiced_s": th.quiet_word_min_voiced_s} if kind == "quiet" and len(run) == 1
-                             else {}),
-                          "min_voiced_s": th.min_voiced_s},
-            ))
+    for run in loud:
+        left_out = sorted({j for i in run for j in ctx.neighbours(i, th.window_words) if j in quiet_set})
+        marks.append(_mark(ctx, "loud", run, loud_flagged, th.loud_above_db, True,
+                           {"stressed_loud_margin_db": th.stressed_loud_margin_db, "quiet_neighbours_left_out": left_out}))
+    for run in quiet:
+        marks.append(_mark(ctx, "quiet", run, quiet_flagged, th.quiet_below_db, False,
+                           {"quiet_word_min_voiced_s": th.quiet_word_min_voiced_s} if len(run) == 1 else {}))
     return marks
