@@ -153,6 +153,47 @@ def test_lj_speech_words_align_to_their_textgrid(aligner):
     assert np.median(errors) <= 0.03 and np.median(late) >= 0.15
 
 
+def test_a_sentence_whose_phone_pass_fails_whole_gets_its_phones_in_parts(aligner, tmp_path):
+    # PocketSphinx's phone pass prunes harder than its word pass and gives up on this whole
+    # sentence although every word aligned. Word by word, 4 of its 14 words got no phones (their
+    # single-word pieces did not align); in halves cut at the word pass's edges every word has them.
+    from bench.prosody_testset import SENTENCES, espeak
+
+    text = SENTENCES[6]
+    spans = espeak(text, tmp_path / "s.wav")
+    words, stats = align_words(load_audio(tmp_path / "s.wav"),
+                               _late([(t, a, b) for t, (a, b) in zip(text.split(), spans)], 0.15), aligner)
+    assert stats["aligned"] == len(words) == 14
+    assert all(w.phones for w in words), [w.text for w in words if not w.phones]
+    for w in words:
+        assert w.phones[0].start_s == w.start_s and w.phones[-1].end_s == w.end_s
+    students = next(w for w in words if w.text == "students")
+    assert [p.label for p in students.phones] == ["S", "T", "UW", "D", "AH", "N", "T", "S"], students
+
+
+@pytest.mark.skipif(not (CORPUS / "ljspeech_LJ050-027x").is_dir(), reason="corpus not present")
+def test_phones_found_in_parts_last_as_long_as_the_textgrids(aligner):
+    # LJ050-0278's phone pass fails whole and in halves down to 5 words; the phones then found
+    # last as long as the TextGrid's (Montreal Forced Aligner) phones
+    grid = (CORPUS / "ljspeech_LJ050-027x" / "LJ050-0278.TextGrid").read_text(encoding="utf-8")
+
+    def tier(name):
+        part = grid.split(f'name = "{name}"', 1)[1].split("item [", 1)[0]
+        return [(w, float(a), float(b)) for a, b, w in
+                re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', part) if w.strip()]
+
+    truth = tier("words")
+    true_phones = [(re.sub(r"\d", "", p).upper(), a, b) for p, a, b in tier("phones")]
+    words, _ = align_words(load_audio(CORPUS / "ljspeech_LJ050-027x" / "LJ050-0278.wav"), _late(truth, 0.2), aligner)
+    assert all(w.phones for w in words), [w.text for w in words if not w.phones]  # word by word: 17 of 21
+    errors = []
+    for w, (_t, a, b) in zip(words, truth):
+        same = [p for p in true_phones if a - 1e-6 <= p[1] and p[2] <= b + 1e-6]
+        if [p.label for p in w.phones] == [p[0] for p in same]:
+            errors += [abs((p.end_s - p.start_s) - (b_ - a_)) for p, (_l, a_, b_) in zip(w.phones, same)]
+    assert len(errors) >= 20 and np.median(errors) <= 0.025, errors
+
+
 def test_words_the_aligner_could_not_place_stay_in_spoken_order():
     from transcribe.forced_align import _between_aligned_neighbours
 
