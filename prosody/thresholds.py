@@ -84,6 +84,7 @@ class LengtheningThresholds:
     slow_neighbour_words: int
     slow_neighbour_ratio: float
     slow_stretch_phone_ratio: float
+    default_final_factor: float
     colon_per_s: float
 
 
@@ -166,6 +167,8 @@ def _validate(t: Thresholds, source: str) -> None:
         raise ValueError(f"{source} [tempo]: window_words and min_words must be at least 1")
     if t.lengthening.colon_per_s <= 0:
         raise ValueError(f"{source} [lengthening]: colon_per_s must be positive")
+    if t.lengthening.default_final_factor < 1:
+        raise ValueError(f"{source} [lengthening]: default_final_factor must be at least 1 (1 = no final lengthening)")
 
 
 def _read_toml(path: Path) -> dict:

@@ -97,6 +97,7 @@ def test_user_thresholds_override_only_their_keys(tmp_path):
     ("[pitchsteps]\nmin_step_st = 5\n", "unknown section"),
     ("[pitch_steps]\nmin_step_st = 'big'\n", "must be a number"),
     ("[tempo]\nmin_words = 2.5\n", "whole number"),
+    ("[lengthening]\ndefault_final_factor = 0.8\n", "at least 1"),
     ("[pitch_steps\n", "not valid TOML"),
 ])
 def test_bad_thresholds_file_says_what_is_wrong(tmp_path, text, message):
@@ -605,6 +606,27 @@ def test_final_lengthening_is_the_speakers_norm_at_unit_ends():
     marks = of_type(t, "lengthening")
     assert [m.first_word for m in marks] == [23]
     assert marks[0].evidence["final_lengthening_factor"] == pytest.approx(0.56 / 0.24, abs=0.05)
+
+
+@pytest.mark.parametrize("factor, lengthened", [(1.0, [11, 23]), (1.3, [23])])
+def test_with_too_few_unit_ends_final_lengthening_is_the_default(tmp_path, factor, lengthened):
+    """Two units (under 3 unit ends: the speaker's own final lengthening cannot be measured).
+    Their last vowels are held 0.49 and 0.84 s against the other words' 0.24 s: with no final
+    lengthening both are lengthened; with default_final_factor 1.3 only the one held 2.7x that."""
+    path = tmp_path / "th.toml"
+    path.write_text(f"[lengthening]\ndefault_final_factor = {factor}\n", encoding="utf-8")
+    words, t0 = [], 0.2
+    for unit in range(2):
+        for k in range(12):
+            length = 0.3 if k < 11 else (0.55 if unit == 0 else 0.9)
+            words.append(("ba", round(t0, 3), round(t0 + length, 3), "S1"))
+            t0 += length + (0.05 if k < 11 else 0.6)
+    pauses = [Pause(start_s=words[11][2], end_s=words[12][1], duration_s=round(words[12][1] - words[11][2], 3),
+                    speaker_before="S1", speaker_after="S1")]
+    marks = of_type(annotate(_with_phones(make_transcript(words, pauses=pauses)), load_thresholds(path)), "lengthening")
+    assert [m.first_word for m in marks] == lengthened
+    assert marks[-1].evidence["final_lengthening_factor"] == factor
+    assert marks[-1].evidence["final_factor_measured"] is False
 
 
 def test_final_lengthening_scales_only_the_last_rhyme():

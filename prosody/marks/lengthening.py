@@ -22,7 +22,8 @@ The last word of a unit is lengthened by every speaker before a boundary (final 
 Wightman et al. 1992, JASA 91(3), 1707-1717), and it falls on the rhyme of the word's last
 syllable (from its last vowel on), so there the norms are scaled by the speaker's own final
 lengthening: the median over unit-final words of their rhyme's longest phone ratio, over the
-same median of the other words (at least 1; 1 with fewer than 3 unit-final words). The sounds
+same median of the other words (at least 1). With fewer than 3 unit-final words (a short
+recording) that median cannot be taken, and ``default_final_factor`` stands in for it. The sounds
 before that rhyme are judged against the plain norms. The evidence names the held phone; the
 renderers still put the colons after the word's last vowel letter (a phone does not map onto
 letters reliably). A word that is also emphasised without its length counting is emphasis, not
@@ -50,6 +51,7 @@ from prosody.marks import emphasis
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
 MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
+MIN_FINALS = 3  # the speaker's own final lengthening needs this many unit-final words with phones
 
 
 def phone_s(ctx: Context, phone, speaker=None) -> float:
@@ -92,7 +94,7 @@ class PhoneNorms:
             classes = {True: float(np.median(vowels)) if vowels else None,
                        False: float(np.median(others)) if others else None}
             self.by_speaker[speaker] = (norms, classes)
-        self.final_factor = {}
+        self.final_factor, self.final_factor_measured = {}, {}
         for speaker, mine in ctx.by_speaker.items():
             # the longest phone of any rhyme is over its norm (a maximum over several ratios), so the
             # final words' rhymes are set against the other words' rhymes on that same measure
@@ -100,8 +102,10 @@ class PhoneNorms:
                        for i in mine}
             at_end = [x for i, x in longest.items() if x is not None and i in finals]
             inside = [x for i, x in longest.items() if x is not None and i not in finals]
-            factor = float(np.median(at_end)) / float(np.median(inside)) if len(at_end) >= 3 and inside else 1.0
-            self.final_factor[speaker] = max(1.0, factor)
+            measured = len(at_end) >= MIN_FINALS and inside
+            self.final_factor[speaker] = (max(1.0, float(np.median(at_end)) / float(np.median(inside))) if measured
+                                          else ctx.thresholds.lengthening.default_final_factor)
+            self.final_factor_measured[speaker] = bool(measured)
         self.finals = finals
         self._ratio_cache: dict[int, list] = {}
 
@@ -188,6 +192,7 @@ def judged(ctx: Context) -> dict[int, tuple]:
             evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
                         "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
+                        "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
                         "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s,
                         "slow_neighbours_word_ratio": r(pace) if pace is not None else None,
