@@ -28,7 +28,8 @@ chunks whole; it is then run on the chunk's two halves, cut at the first pass's 
 half halved again where it fails, down to single words (before, it went word by word at once:
 a single word's piece often does not align, and on seeds 4 and 5 of the prosody test set 1539 of
 1713 synthetic and 2833 of 3312 edited LJ words got phones; in halves 1574 and 3187, for about a
-fifth more aligning time, 116 -> 139 s). A word whose phones from the chunk's pass do not meet
+fifth more aligning time on those items, 116 -> 139 s, and 25.7 -> 29.8 s on 10 minutes of corpus
+audio with 2 workers). A word whose phones from the chunk's pass do not meet
 its edges (within ``PHONE_EDGE_FRAMES``) is given phones aligned on its own span instead.
 English only: other languages keep the recogniser's times. The cost is about 5 % of real time on
 one core (``bench/bench_speed.py``: 33 s for 10 minutes of corpus audio); stretches between long
