@@ -522,6 +522,21 @@ def test_a_held_vowel_is_lengthening_by_its_phone():
     assert mark.evidence["phone_excess_s"] == pytest.approx(0.30, abs=0.01)
 
 
+def test_a_sound_held_exactly_the_limit_longer_is_lengthening_as_its_evidence_says():
+    """Word 8's vowel is 0.27 s against the others' 0.12 s: 0.15 s beyond its norm, exactly
+    phone_excess_s, which floating point makes 0.1499...; the rule judges the number its evidence
+    shows (before, the evidence read 0.15 against a limit of 0.15 on a word not marked)."""
+    from prosody.marks import lengthening
+    from prosody.marks.context import Context
+
+    t = _with_phones(make_transcript(regular_words(24, word_s=0.18, lengths={8: 0.33})))
+    ctx = Context.build(t, load_thresholds())
+    label, _ratio, excess = max(lengthening.PhoneNorms(ctx).ratios(ctx, 8), key=lambda g: g[2])
+    assert label == "AA" and excess < 0.15  # the case this test is for
+    (mark,) = of_type(annotate(t), "lengthening")
+    assert mark.first_word == 8 and mark.evidence["phone_excess_s"] == mark.evidence["phone_excess_threshold_s"] == 0.15
+
+
 @pytest.mark.parametrize("silent_s, lengthened", [(0.5, False), (0.0, True)])
 def test_silence_the_aligner_gave_a_phone_is_not_a_sound_held(silent_s, lengthened):
     """Word 8's F lasts 0.56 s as aligned (0.06 s is the norm). When its first 0.5 s are silence at
