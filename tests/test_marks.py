@@ -161,6 +161,13 @@ def test_pause_gap_micropause_and_latch_are_told_apart():
     assert latch[0].evidence["gap_s"] == pytest.approx(0.05)
 
 
+def test_a_gap_exactly_the_latch_limit_latches():
+    # 1.1 - 1.0 is 0.10000000000000009 in floating point; the evidence says 0.1 against a limit of 0.1
+    words = [("so", 0.2, 1.0, "S1"), ("yes", 1.1, 1.4, "S2")]
+    (latch,) = of_type(annotate(make_transcript(words)), "latch")
+    assert latch.evidence["gap_s"] == latch.evidence["latch_max_gap_s"] == 0.1
+
+
 def test_micropause_threshold_is_configurable(tmp_path):
     words = [("so", 0.2, 0.5, "S1"), ("then", 0.75, 1.0, "S1")]
     t = make_transcript(words, pauses=[Pause(0.5, 0.75, 0.25, "S1", "S1")])

@@ -46,7 +46,7 @@ def find(ctx: Context) -> list[Mark]:
         reach = max(reach, wa.end_s)
         if wa.speaker == wb.speaker or (a, b) in silent_pairs:
             continue
-        gap = wb.start_s - reach
+        gap = r(wb.start_s - reach, 3)  # as the evidence shows it: 1.1 - 1.0 is 0.10000000000000009
         if not -th.latch_max_overlap_s <= gap <= th.latch_max_gap_s:
             continue
         if any(s < wb.start_s - th.latch_max_overlap_s < e for s, e in overlaps):
