@@ -286,12 +286,17 @@ def add_context(out: Path, items: list[dict], context_sentences: int) -> None:
 # ---------------------------------------------------------------- edited real speech
 
 
-def read_textgrid_words(path: Path) -> list[tuple[float, float, str]]:
-    """Intervals (start, end, label) of the ``words`` tier of a Praat TextGrid (long format)."""
+def read_textgrid_tier(path: Path, name: str) -> list[tuple[float, float, str]]:
+    """Intervals (start, end, label) of tier ``name`` of a Praat TextGrid (long format)."""
     text = path.read_text(encoding="utf-8")
-    tier = text.split('name = "words"', 1)[1].split("item [", 1)[0]
+    tier = text.split(f'name = "{name}"', 1)[1].split("item [", 1)[0]
     return [(float(a), float(b), label.strip()) for a, b, label in
             re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', tier)]
+
+
+def read_textgrid_words(path: Path) -> list[tuple[float, float, str]]:
+    """Intervals (start, end, label) of the ``words`` tier of a Praat TextGrid (long format)."""
+    return read_textgrid_tier(path, "words")
 
 
 SOX_PAD_S = 0.05  # context sox sees on each side of an edited segment

@@ -175,15 +175,11 @@ def test_a_sentence_whose_phone_pass_fails_whole_gets_its_phones_in_parts(aligne
 def test_phones_found_in_parts_last_as_long_as_the_textgrids(aligner):
     # LJ050-0278's phone pass fails whole and in halves down to 5 words; the phones then found
     # last as long as the TextGrid's (Montreal Forced Aligner) phones
-    grid = (CORPUS / "ljspeech_LJ050-027x" / "LJ050-0278.TextGrid").read_text(encoding="utf-8")
+    from bench.prosody_testset import read_textgrid_tier
 
-    def tier(name):
-        part = grid.split(f'name = "{name}"', 1)[1].split("item [", 1)[0]
-        return [(w, float(a), float(b)) for a, b, w in
-                re.findall(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "([^"]*)"', part) if w.strip()]
-
-    truth = tier("words")
-    true_phones = [(re.sub(r"\d", "", p).upper(), a, b) for p, a, b in tier("phones")]
+    grid = CORPUS / "ljspeech_LJ050-027x" / "LJ050-0278.TextGrid"
+    truth = [(w, a, b) for a, b, w in read_textgrid_tier(grid, "words") if w]
+    true_phones = [(re.sub(r"\d", "", p).upper(), a, b) for a, b, p in read_textgrid_tier(grid, "phones") if p]
     words, _ = align_words(load_audio(CORPUS / "ljspeech_LJ050-027x" / "LJ050-0278.wav"), _late(truth, 0.2), aligner)
     assert all(w.phones for w in words), [w.text for w in words if not w.phones]  # word by word: 17 of 21
     errors = []

@@ -185,22 +185,29 @@ class WordAligner:
             whole = phones is not None
             if not whole:  # the phone pass gave up on the whole chunk: in halves, down to single words
                 phones = self._phones_in_parts(decoder, pcm, flat, segments)
-            out, k = [], 0
-            for word in tokens:
-                first, last = segments[k], segments[k + len(word) - 1]
-                frames = [(label, a, b) for part in phones[k: k + len(word)] for label, a, b in part]
-                if whole and word != [SPEECH_FILLER] and not _edges_agree(frames, first[0], last[1]):
-                    # the chunk's phone pass put the word elsewhere: its phones from its own span alone
-                    frames = [f for part in self._phones_alone(decoder, pcm, word, first[0], last[1]) for f in part]
-                if _edges_agree(frames, first[0], last[1]):
-                    frames[0] = (frames[0][0], first[0], frames[0][2])  # the word pass's edges are the word's
-                    frames[-1] = (frames[-1][0], frames[-1][1], last[1])
-                    frames = [(label, a, b) for label, a, b in frames if b > a]
-                else:
-                    frames = []  # no phone pass agrees with the word's edges: the word keeps no phones
-                out.append((offset_s + first[0] * FRAME_S, offset_s + last[1] * FRAME_S,
-                            [(label, offset_s + a * FRAME_S, offset_s + b * FRAME_S) for label, a, b in frames]))
-                k += len(word)
+            return self._word_spans(decoder, pcm, offset_s, tokens, segments, phones, retry=whole)
+
+    def _word_spans(self, decoder, pcm: bytes, offset_s: float, tokens: Sequence[Sequence[str]],
+                    segments: list[tuple[int, int]], phones: list, *, retry: bool) -> list:
+        """(start_s, end_s, phones) per word from the word pass's ``segments`` and each token's
+        ``phones`` (frames); with ``retry``, a word whose phones miss its edges is aligned again
+        on its own span."""
+        out, k = [], 0
+        for word in tokens:
+            first, last = segments[k], segments[k + len(word) - 1]
+            frames = [(label, a, b) for part in phones[k: k + len(word)] for label, a, b in part]
+            if retry and word != [SPEECH_FILLER] and not _edges_agree(frames, first[0], last[1]):
+                # the chunk's phone pass put the word elsewhere: its phones from its own span alone
+                frames = [f for part in self._phones_alone(decoder, pcm, word, first[0], last[1]) for f in part]
+            if _edges_agree(frames, first[0], last[1]):
+                frames[0] = (frames[0][0], first[0], frames[0][2])  # the word pass's edges are the word's
+                frames[-1] = (frames[-1][0], frames[-1][1], last[1])
+                frames = [(label, a, b) for label, a, b in frames if b > a]
+            else:
+                frames = []  # no phone pass agrees with the word's edges: the word keeps no phones
+            out.append((offset_s + first[0] * FRAME_S, offset_s + last[1] * FRAME_S,
+                        [(label, offset_s + a * FRAME_S, offset_s + b * FRAME_S) for label, a, b in frames]))
+            k += len(word)
         return out
 
     def _phones_in_parts(self, decoder, pcm: bytes, flat: list[str], segments: list[tuple[int, int]]) -> list:

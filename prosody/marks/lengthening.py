@@ -157,13 +157,18 @@ def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
 
 def in_slow_stretch(ctx: Context, i: int) -> bool:
     """Word i was drawn out as a whole but not lengthening, as words near it are drawn out too."""
-    judged(ctx)
-    return i in ctx.cache["slow_stretch"]
+    return i in _judgements(ctx)[1]
 
 
 def judged(ctx: Context) -> dict[int, tuple]:
     """Word -> (ratio, limit, seconds beyond the norm, evidence) for each word held long enough to
     be lengthening, before the choice between lengthening and emphasis (``emphasis.either``)."""
+    return _judgements(ctx)[0]
+
+
+def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
+    """``judged``'s words, and the words of slow stretches (``in_slow_stretch``); worked out once
+    per annotation."""
     if "lengthening" in ctx.cache:
         return ctx.cache["lengthening"]
     th = ctx.thresholds.lengthening
@@ -216,8 +221,8 @@ def judged(ctx: Context) -> dict[int, tuple]:
             continue
         out[i] = (mine, limit, excess, {**evidence, "neighbours_ratio": r(around),
                                         "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s})
-    ctx.cache["lengthening"], ctx.cache["slow_stretch"] = out, slow
-    return out
+    ctx.cache["lengthening"] = out, slow
+    return out, slow
 
 
 def find(ctx: Context) -> list[Mark]:
