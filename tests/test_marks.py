@@ -168,6 +168,14 @@ def test_a_gap_exactly_the_latch_limit_latches():
     assert latch.evidence["gap_s"] == latch.evidence["latch_max_gap_s"] == 0.1
 
 
+def test_a_pause_whose_evidence_reads_the_micropause_limit_is_timed():
+    # 0.19996 s is shown as 0.2 s (to 1 ms): judged on that, it is a timed pause, not (.)
+    words = [("so", 0.2, 0.5, "S1"), ("then", 0.69996, 1.0, "S1")]
+    t = make_transcript(words, pauses=[Pause(0.5, 0.69996, 0.19996, "S1", "S1")])
+    (pause,) = of_type(annotate(t), "pause")
+    assert pause.evidence["duration_s"] == 0.2 and pause.evidence["micropause"] is False
+
+
 def test_micropause_threshold_is_configurable(tmp_path):
     words = [("so", 0.2, 0.5, "S1"), ("then", 0.75, 1.0, "S1")]
     t = make_transcript(words, pauses=[Pause(0.5, 0.75, 0.25, "S1", "S1")])
@@ -199,6 +207,14 @@ def test_loud_word_is_loud_not_emphasis():
     assert loud[0].evidence["level_difference_db"] == [pytest.approx(8.0, abs=0.1)]
     assert loud[0].evidence["threshold_db"] == 6.0
     assert not of_type(t, "emphasis") and not of_type(t, "quiet")
+
+
+@pytest.mark.parametrize("above_db, loud", [(5.9999, True), (5.99, False)])
+def test_a_word_whose_evidence_reads_the_loud_limit_is_loud(above_db, loud):
+    # 5.9999 dB is shown as 6.0 dB against a limit of 6.0: the mark follows what the evidence shows
+    words = regular_words(14)
+    marks = of_type(annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + above_db}, BASE_DB))), "loud")
+    assert [(m.first_word, m.evidence["level_difference_db"]) for m in marks] == ([(6, [6.0])] if loud else [])
 
 
 def test_a_neighbour_s_onset_inside_a_word_s_span_does_not_make_it_loud():
@@ -279,6 +295,14 @@ def test_a_step_down_well_past_where_the_step_up_started_is_not_a_return():
     f0 = _per_word(words, {6: BASE_HZ * 2 ** (4.5 / 12), 7: BASE_HZ * 2 ** (-6 / 12)}, BASE_HZ)
     steps = of_type(annotate(make_transcript(words, f0=f0)), "pitch_step")
     assert [(m.first_word, m.value) for m in steps] == [(6, "up"), (7, "down")]
+
+
+@pytest.mark.parametrize("step_st, marked", [(3.4999, True), (3.49, False)])
+def test_a_step_whose_evidence_reads_the_limit_is_marked(step_st, marked):
+    words = regular_words(14)
+    t = annotate(make_transcript(words, f0=_per_word(words, {6: BASE_HZ * 2 ** (step_st / 12)}, BASE_HZ)))
+    steps = [(m.first_word, m.evidence["step_st"], m.evidence["threshold_st"]) for m in of_type(t, "pitch_step")]
+    assert steps == ([(6, 3.5, 3.5)] if marked else [])
 
 
 def test_pitch_step_down_and_small_steps_ignored():
@@ -705,6 +729,13 @@ def test_overlap_marks_pair_the_speakers_words():
     marks = of_type(t, "overlap")
     assert sorted((m.speaker, m.first_word, m.last_word, m.evidence["overlap"]) for m in marks) == [
         ("S1", 2, 3, 0), ("S2", 4, 4, 0)]
+
+
+@pytest.mark.parametrize("end_s, bracketed", [(0.84996, True), (0.849, False)])
+def test_an_overlap_whose_length_reads_the_limit_is_bracketed(end_s, bracketed):
+    words = [("I", 0.2, 0.4, "S1"), ("was", 0.45, 0.9, "S1"), ("yeah", 0.8, 1.2, "S2")]
+    t = annotate(make_transcript(words, overlaps=[Overlap(0.8, end_s, ("S1", "S2"))]))
+    assert bool(of_type(t, "overlap")) is bracketed
 
 
 def _two_microphones(*, with_channel_tracks: bool):

@@ -161,13 +161,14 @@ def find(ctx: Context) -> list[Mark]:
         slope = float(np.polyfit(np.arange(st.size) * ctx.hop_s, st, 1)[0]) if st.size >= 2 else 0.0
         last = unit[-1]
         start_s, end_s = first_frame * ctx.hop_s, (first_frame + st.size - 1) * ctx.hop_s
+        change = r(change)  # judged as its evidence shows it
         value = classify(change, ctx)
         boundaries = (-th.fall_st, -th.slight_fall_st, th.slight_rise_st, th.rise_st)
         distance = min(abs(change - b) for b in boundaries)  # from the nearest category edge, in st
         marks.append(Mark(
             type="intonation", start_s=r(start_s, 3), end_s=r(end_s, 3), first_word=last, last_word=last,
             speaker=words[last].speaker, value=value, confidence=r(0.5 + 0.5 * min(1.0, distance)),
-            evidence={"change_st": r(change), "slope_st_per_s": r(slope), "end_st": r(end_st),
+            evidence={"change_st": change, "slope_st_per_s": r(slope), "end_st": r(end_st),
                       "stretch_s": r(st.size * ctx.hop_s), "unit_first_word": unit[0],
                       "thresholds_st": {"rise": th.rise_st, "slight_rise": th.slight_rise_st,
                                         "slight_fall": -th.slight_fall_st, "fall": -th.fall_st}},

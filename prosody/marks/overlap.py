@@ -12,7 +12,7 @@ def find(ctx: Context) -> list[Mark]:
     words = ctx.transcript.words
     marks = []
     for n, o in enumerate(sorted(ctx.transcript.overlaps, key=lambda o: o.start_s)):
-        if o.end_s - o.start_s < th.min_s:
+        if r(o.end_s - o.start_s, 3) < th.min_s:
             continue
         for speaker in o.speakers:
             inside = [i for i in ctx.by_speaker.get(speaker, [])

@@ -30,7 +30,7 @@ def find(ctx: Context) -> list[Mark]:
         before, after = _around(ctx, mids, p.start_s, p.end_s)
         silent_pairs.add((before, after))
         kind = "pause" if p.speaker_before == p.speaker_after else "gap"
-        micro = bool(p.duration_s < th.micropause_below_s)
+        micro = bool(r(p.duration_s, 3) < th.micropause_below_s)  # judged as its evidence shows it, to 1 ms
         marks.append(Mark(
             type=kind, start_s=p.start_s, end_s=p.end_s, first_word=before, last_word=after,
             speaker=p.speaker_before if kind == "pause" else None, value=r(p.duration_s),

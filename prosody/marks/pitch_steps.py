@@ -59,7 +59,7 @@ def steps(ctx: Context) -> list[tuple[int, int, float, float, float]]:
             level, previous = ctx.st(i, now.f0_onset_hz), ctx.st(i, before.f0_hz)
             if level is None or previous is None or max(abs(level), abs(previous)) > th.max_from_median_st:
                 continue
-            out.append((i, p, level - previous, level, previous))
+            out.append((i, p, r(level - previous), r(level), r(previous)))  # to 0.01 st, as the evidence shows them
     return out
 
 
@@ -78,7 +78,7 @@ def find(ctx: Context) -> list[Mark]:
     for speaker in ctx.by_speaker:
         sizes = [abs(s) for i, _, s, _, _ in found if words[i].speaker == speaker]
         typical[speaker] = float(np.median(sizes)) if sizes else 0.0
-    limits = {i: max(th.min_step_st, th.relative_step * typical[words[i].speaker]) for i, *_ in found}
+    limits = {i: r(max(th.min_step_st, th.relative_step * typical[words[i].speaker])) for i, *_ in found}
     marks = []
     marked: dict[int, tuple[float, float]] = {}  # word -> (sign of its step mark, level the step left from)
     for i, p, step, level, previous in found:
@@ -87,7 +87,7 @@ def find(ctx: Context) -> list[Mark]:
         if abs(step) < limit or sign * level < th.landing_beyond_median_st:
             continue
         sign_before, left_from = marked.get(p, (0.0, 0.0))
-        if sign_before == -sign and abs(level - left_from) < th.min_step_st:
+        if sign_before == -sign and r(abs(level - left_from)) < th.min_step_st:
             continue  # back from a word that was itself marked as a step down (or up): a return
         marked[i] = (sign, previous)
         if sign > 0 and stressed(ctx, i):
@@ -95,8 +95,8 @@ def find(ctx: Context) -> list[Mark]:
         marks.append(Mark(
             type="pitch_step", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i,
             speaker=words[i].speaker, value="up" if step > 0 else "down", confidence=confidence(abs(step), limit),
-            evidence={"step_st": r(step), "word_onset_st": r(level), "previous_word_st": r(previous),
-                      "previous_word": p, "reach_back_s": th.reach_back_s, "threshold_st": r(limit), "min_step_st": th.min_step_st,
+            evidence={"step_st": step, "word_onset_st": level, "previous_word_st": previous,
+                      "previous_word": p, "reach_back_s": th.reach_back_s, "threshold_st": limit, "min_step_st": th.min_step_st,
                       "speaker_median_step_st": r(typical[words[i].speaker]), "relative_step": th.relative_step,
                       "landing_beyond_median_st": th.landing_beyond_median_st,
                       "max_from_median_st": th.max_from_median_st},

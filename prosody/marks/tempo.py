@@ -86,7 +86,8 @@ def stretches(syllables: np.ndarray, seconds: np.ndarray, th, groups: Optional[S
             limit = th.mads * max(mad, th.min_mad_ratio)
             syl, sec = syllables[a: b + 1].sum(), seconds[a: b + 1].sum()
             deviation = math.log(syl / sec) - log_median
-            if abs(deviation) > limit and _not_one_word(syllables[a: b + 1], seconds[a: b + 1], log_median, limit):
+            beyond = r(abs(deviation), 3) > r(limit, 3)  # as the evidence shows them
+            if beyond and _not_one_word(syllables[a: b + 1], seconds[a: b + 1], log_median, limit):
                 gained = abs(sec - syl / math.exp(log_median))
                 candidates.append((gained - WORD_PENALTY_S * (b - a + 1), (gained, a, b, deviation, log_median, mad,
                                                                            limit)))
