@@ -138,8 +138,8 @@ def level_db(ctx: Context, i: int, min_voiced_s: float, *, core: bool = False) -
 def level_differences_db(ctx: Context, *, core: bool = False, leave_out: frozenset = frozenset()) -> dict[int, Optional[float]]:
     """Each word's level (with ``core``, its core level) over the median of its neighbours' (the
     ``[loudness]`` window, without those in ``leave_out``), in dB to 0.01 as the evidence shows it
-(the loud and quiet limits are judged on that); None without a level. Worked
-    out once per annotation: loud, quiet and the emphasis cue's quiet neighbours all ask."""
+    (the loud and quiet limits are judged on that); None without a level. Worked out once per
+    annotation: loud, quiet and the emphasis cue's quiet neighbours all ask."""
     key = ("level_differences_db", core, leave_out)
     if key not in ctx.cache:
         th = ctx.thresholds.loudness

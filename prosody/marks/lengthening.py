@@ -185,8 +185,10 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             whole_excess = sum(max(0.0, e) for _, _, e in got)
             # judged on the numbers the evidence shows (durations come in 10 ms frames, and 0.27 s
             # - 0.12 s is 0.1499... in floating point)
-            by_phone = r(mine) >= th.phone_ratio and r(excess, 3) >= th.phone_excess_s
-            by_word = r(whole) >= th.word_ratio and r(whole_excess, 3) >= th.word_excess_s
+            shown = {"phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
+                     "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3)}
+            by_phone = shown["phone_ratio"] >= th.phone_ratio and shown["phone_excess_s"] >= th.phone_excess_s
+            by_word = shown["word_ratio"] >= th.word_ratio and shown["word_excess_s"] >= th.word_excess_s
             if not (by_phone or by_word):
                 continue
             pace = slow_pace(ctx, phones, i)
@@ -196,8 +198,7 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
                 continue  # a sound held about as much as the slow stretch around it holds its words
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
-            evidence = {"phone": label, "phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
-                        "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3), "by": "phone" if by_phone else "word",
+            evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word",
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                         "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,

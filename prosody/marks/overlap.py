@@ -12,7 +12,8 @@ def find(ctx: Context) -> list[Mark]:
     words = ctx.transcript.words
     marks = []
     for n, o in enumerate(sorted(ctx.transcript.overlaps, key=lambda o: o.start_s)):
-        if r(o.end_s - o.start_s, 3) < th.min_s:
+        duration_s = r(o.end_s - o.start_s, 3)  # judged as its evidence shows it, to 1 ms
+        if duration_s < th.min_s:
             continue
         for speaker in o.speakers:
             inside = [i for i in ctx.by_speaker.get(speaker, [])
@@ -22,6 +23,6 @@ def find(ctx: Context) -> list[Mark]:
             marks.append(Mark(
                 type="overlap", start_s=o.start_s, end_s=o.end_s, first_word=inside[0], last_word=inside[-1],
                 speaker=speaker, value=[s for s in o.speakers if s != speaker], confidence=1.0,
-                evidence={"overlap": n, "duration_s": r(o.end_s - o.start_s, 3), "min_s": th.min_s},
+                evidence={"overlap": n, "duration_s": duration_s, "min_s": th.min_s},
             ))
     return marks

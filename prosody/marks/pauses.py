@@ -30,12 +30,12 @@ def find(ctx: Context) -> list[Mark]:
         before, after = _around(ctx, mids, p.start_s, p.end_s)
         silent_pairs.add((before, after))
         kind = "pause" if p.speaker_before == p.speaker_after else "gap"
-        micro = bool(r(p.duration_s, 3) < th.micropause_below_s)  # judged as its evidence shows it, to 1 ms
+        duration_s = r(p.duration_s, 3)  # judged as its evidence shows it, to 1 ms
         marks.append(Mark(
             type=kind, start_s=p.start_s, end_s=p.end_s, first_word=before, last_word=after,
             speaker=p.speaker_before if kind == "pause" else None, value=r(p.duration_s),
             confidence=1.0,
-            evidence={"duration_s": r(p.duration_s, 3), "micropause": micro,
+            evidence={"duration_s": duration_s, "micropause": duration_s < th.micropause_below_s,
                       "micropause_below_s": th.micropause_below_s,
                       "speaker_before": p.speaker_before, "speaker_after": p.speaker_after},
         ))
@@ -53,8 +53,8 @@ def find(ctx: Context) -> list[Mark]:
             continue
         marks.append(Mark(
             type="latch", start_s=r(min(reach, wb.start_s), 3), end_s=r(max(reach, wb.start_s), 3),
-            first_word=a, last_word=b, speaker=None, value=r(gap, 3), confidence=1.0,
-            evidence={"gap_s": r(gap, 3), "latch_max_gap_s": th.latch_max_gap_s,
+            first_word=a, last_word=b, speaker=None, value=gap, confidence=1.0,
+            evidence={"gap_s": gap, "latch_max_gap_s": th.latch_max_gap_s,
                       "latch_max_overlap_s": th.latch_max_overlap_s,
                       "speaker_before": wa.speaker, "speaker_after": wb.speaker},
         ))
