@@ -6,7 +6,9 @@
     exactly; ``volume="+200%"`` +7.3..+14.3 dB (median +11.3) and ``"x-soft"`` -7.7..-14.8 dB (median -10.8),
     the word's core level (90th percentile of 18 ms frames) over the median of the 4 words on each
     side, seeds 4-8 at ``VOLUME`` 35 (``"x-loud"`` less);
-    ``pitch="+60%"``/``"-60%"`` about +5/-4.5 semitones; ``rate`` scales durations; "?" ends in
+    ``pitch="+60%"``/``"-60%"`` about +5/-4.5 semitones (a raised or lowered word is a target only
+    where it then steps at least 3 st from the word before it, as in (b): ``perceptible_step``);
+    ``rate`` scales durations; "?" ends in
     a final rise, "." in a fall. An emphasised word is raised moderately on all three cues at
     once, ``<prosody pitch="+40%" rate="70%" volume="+30%">``: measured against the 4 words
     on each side (pYIN 90th-percentile F0, RMS level) on six of the sentences, +2.5..+4.9 st and
@@ -187,14 +189,73 @@ def _espeak_library(text: str, volume: int) -> tuple[np.ndarray, int, list[tuple
     return np.concatenate(chunks) if chunks else np.zeros(0, np.int16), sr, starts
 
 
+def _target_choices(words: list[str], n: int, avoid: set[int]) -> list[int]:
+    """First indices of n-word stretches in the middle of the sentence, starting on a content word."""
+    return [k for k in range(3, len(words) - n - 2)
+            if words[k] not in FUNCTION_WORDS and not avoid & set(range(k - 2, k + n + 2))]
+
+
 def _targets(words: list[str], n: int, rng: random.Random, avoid: set[int]) -> int:
     """First index of an n-word stretch in the middle of the sentence, starting on a content word."""
-    choices = [k for k in range(3, len(words) - n - 2)
-               if words[k] not in FUNCTION_WORDS and not avoid & set(range(k - 2, k + n + 2))]
-    return rng.choice(choices)
+    return rng.choice(_target_choices(words, n, avoid))
 
 
-def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
+def _synthetic_pieces(words: list[str], kind: str, target: int, pause_at: int, pause_s: float) -> list[str]:
+    """The SSML pieces of one item: its words, the kind's tags around the target, the break."""
+    open_tag, close_tag, n, _value = SYNTH_KINDS[kind]
+    pieces = []
+    for j, w in enumerate(words):
+        if j == target:
+            pieces.append(open_tag)
+        pieces.append(w)
+        if j == target + n - 1:
+            pieces.append(close_tag)
+        if j == pause_at:
+            pieces.append(f'<break time="{int(pause_s * 1000)}ms"/>')
+    return pieces
+
+
+def render_synthetic(path: Path, words: list[str], kind: str, target: int, pause_at: int, pause_s: float) -> tuple:
+    """Synthesise one item into ``path``: (SSML pieces, word spans, samples, sample rate)."""
+    pieces = _synthetic_pieces(words, kind, target, pause_at, pause_s)
+    spans = espeak(" ".join(pieces), path)
+    x, sr = sf.read(path)
+    return pieces, spans, x, sr
+
+
+def rendered_step_st(x: np.ndarray, sr: int, spans: list[tuple[float, float]], target: int) -> float | None:
+    """The jump (st) a synthesised word makes from the word before it, measured as the edited half's
+    targets are (``pitch_step_targets``: pYIN, the word's onset half against the previous word's
+    end half); None where either has too few voiced frames."""
+    halves = word_pitch_halves(x, sr, [(a, b, "") for a, b in spans])
+    onset, previous = halves[target][0], halves[target - 1][1]
+    return None if onset is None or previous is None else round(float(onset - previous), 2)
+
+
+def perceptible_step(path: Path, words: list[str], kind: str, target: int, pause_at: int, pause_s: float,
+                     rendered: tuple, rng: random.Random) -> tuple:
+    """A raised or lowered word is a pitch step only where it makes a perceptible jump from the word
+    before it, as in the edited half (``pitch_step_targets``): in 7 of the 96 pitch items of seeds
+    4-15 a lowered word came out only 0.9-1.9 st under the end of the word before it. Where the
+    rendered ``target`` does not, other words of the sentence (away from the break) are tried in
+    ``rng``'s order and the item rendered again. Returns (pieces, spans, samples, sample rate, target,
+    step in st)."""
+    direction = 1.0 if kind == "pitch_up" else -1.0
+    n = SYNTH_KINDS[kind][2]
+    others = [t for t in _target_choices(words, n, set()) if t != target and (pause_at < t - 1 or pause_at > t + n)]
+    rng.shuffle(others)
+    pieces, spans, x, sr = rendered
+    while True:
+        step = rendered_step_st(x, sr, spans, target) if len(spans) == len(words) else None
+        if step is not None and direction * step >= PERCEPTIBLE_STEP_ST:
+            return pieces, spans, x, sr, target, step
+        if not others:
+            raise RuntimeError(f"{path.stem}: no word of '{' '.join(words)}' makes a {PERCEPTIBLE_STEP_ST} st step")
+        target = others.pop()
+        pieces, spans, x, sr = render_synthetic(path, words, kind, target, pause_at, pause_s)
+
+
+def synthetic_items(out: Path, rng: random.Random, seed: int) -> list[dict]:
     items = []
     breaks = list(BREAKS_S) * 8
     rng.shuffle(breaks)
@@ -204,28 +265,25 @@ def synthetic_items(out: Path, rng: random.Random) -> list[dict]:
             words = sentence.split()
             target = _targets(words, n, rng, set())
             pause_at = rng.choice([j for j in range(2, len(words) - 2) if j < target - 1 or j > target + n])
-            pieces = []
-            for j, w in enumerate(words):
-                if j == target:
-                    pieces.append(open_tag)
-                pieces.append(w)
-                if j == target + n - 1:
-                    pieces.append(close_tag)
-                if j == pause_at:
-                    pieces.append(f'<break time="{int(breaks.pop() * 1000)}ms"/>')
-            ssml = " ".join(pieces)
+            pause_s = breaks.pop()
             item_id = f"syn_{kind}_{k}"
             path = out / "items" / f"{item_id}.wav"
-            spans = espeak(ssml, path)
+            pieces, spans, x, sr = render_synthetic(path, words, kind, target, pause_at, pause_s)
+            step = None
+            if kind in ("pitch_up", "pitch_down"):
+                pieces, spans, x, sr, target, step = perceptible_step(path, words, kind, target, pause_at, pause_s,
+                                                                      (pieces, spans, x, sr), random.Random(f"{seed}-{item_id}"))
             # the same sentence without the manipulation: what espeak-ng does on its own
             base_spans = espeak(" ".join(p for p in pieces if p not in (open_tag, close_tag)),
                                 out / "items" / f"{item_id}_base.wav")
-            x, sr = sf.read(path)
             truth = {"type": MARK_TYPE.get(kind, kind), "value": value, "script_words": list(range(target, target + n))}
             if len(spans) == len(words):
                 truth["times"] = [list(spans[k]) for k in range(target, target + n)]
+            if step is not None:
+                truth["step_st_pyin"] = step
             items.append({
-                "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words, "ssml": ssml,
+                "id": item_id, "set": "synthetic", "audio": f"items/{item_id}.wav", "script": words,
+                "ssml": " ".join(pieces),
                 "truth": [truth],
                 "pauses": [list(p) for p in silent_runs(x, sr, min_s=0.08)],
                 "base_audio": f"items/{item_id}_base.wav",
@@ -798,7 +856,7 @@ def main() -> int:
         parser.error("--no-synthetic draws the LJ Speech items differently from a full set: leave lj out of --voices")
     (args.out / "items").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    items = [] if args.no_synthetic else synthetic_items(args.out, rng)
+    items = [] if args.no_synthetic else synthetic_items(args.out, rng, args.seed)
     if not args.synthetic_only:
         if (args.corpus / "ljspeech_LJ050-027x").is_dir():
             items += edited_real_items(args.out, args.corpus, rng, args.seed, voices)

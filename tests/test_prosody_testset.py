@@ -12,8 +12,8 @@ import soundfile as sf
 
 from bench.prosody_testset import (CORPUS, JOIN_GAP_S, PERCEPTIBLE_RISE_ST, PERCEPTIBLE_STEP_ST, STEP_SHIFT_ST, TURNS,
                                    Editor, aligned_words, edited_real_items, edited_recording, final_rise_st,
-                                   intonation_items, pitch_step_targets, read_mono, source_path, turn_text,
-                                   unedited_recording, word_pitch_halves)
+                                   intonation_items, perceptible_step, pitch_step_targets, read_mono, render_synthetic,
+                                   rendered_step_st, source_path, turn_text, unedited_recording, word_pitch_halves)
 
 
 def test_word_pitch_halves_follow_a_known_tone_per_word():
@@ -44,6 +44,36 @@ def test_only_shifts_that_make_a_perceptible_jump_from_a_voiced_word_just_before
     down = pitch_step_targets([1, 2, 3, 5], words, halves, -1.0)
     assert down == {1: -STEP_SHIFT_ST, 2: -5.5}
     assert all(abs(v) >= PERCEPTIBLE_STEP_ST for v in {**up, **down}.values())
+
+
+def test_a_synthesised_words_step_is_its_onset_against_the_end_of_the_word_before():
+    sr = 16000
+    t = np.arange(int(0.3 * sr)) / sr
+    # "w0" 180 Hz; "w1" glides 180 -> 240 Hz, so its onset half lies 3 log2(4/3) = 1.2 st over w0 and its
+    # end half at 180 (4/3)^0.75 Hz; "w2" at 150 Hz, 6.9 st under that end (5.1 st under w1's median); "w3" unvoiced
+    glide = 180.0 * (240.0 / 180.0) ** (t / t[-1])
+    x = np.concatenate([np.sin(2 * np.pi * 180 * t), np.sin(2 * np.pi * np.cumsum(glide) / sr),
+                        np.sin(2 * np.pi * 150 * t), np.random.default_rng(0).normal(0, 0.05, len(t))]) * 0.5
+    spans = [(0.0, 0.3), (0.3, 0.6), (0.6, 0.9), (0.9, 1.2)]
+    end_half = 12 * np.log2(150 / (180 * (240 / 180) ** 0.75))
+    assert rendered_step_st(x, sr, spans, 2) == pytest.approx(end_half, abs=0.4)
+    assert rendered_step_st(x, sr, spans, 1) == pytest.approx(3 * np.log2(4 / 3), abs=0.3)
+    assert rendered_step_st(x, sr, spans, 3) is None
+
+
+def test_a_synthetic_pitch_item_moves_to_a_word_that_makes_a_perceptible_step(tmp_path):
+    # seed 4's syn_pitch_down_1 as drawn: "bring" lowered after "to" comes out only about 1.5 st under it
+    words = "the teacher asked the students to bring their notebooks and pencils to the library".split()
+    path = tmp_path / "down.wav"
+    first = render_synthetic(path, words, "pitch_down", 6, 4, 1.5)
+    assert rendered_step_st(first[2], first[3], first[1], 6) > -PERCEPTIBLE_STEP_ST
+    pieces, spans, x, sr, target, step = perceptible_step(path, words, "pitch_down", 6, 4, 1.5, first, random.Random(0))
+    assert target not in (4, 5, 6) and step <= -PERCEPTIBLE_STEP_ST
+    assert '<prosody pitch="-60%">' in pieces and pieces[pieces.index('<prosody pitch="-60%">') + 1] == words[target]
+    written, sr_written = sf.read(path)  # the file holds the item that was measured
+    assert rendered_step_st(written, sr_written, spans, target) == step
+    again = perceptible_step(path, words, "pitch_down", target, 4, 1.5, (pieces, spans, x, sr), random.Random(1))
+    assert again[4:] == (target, step)  # a word that already makes the step is kept
 
 
 FIXTURE = Path(__file__).parent / "fixtures" / "prosody" / "loud_and_pause.flac"
