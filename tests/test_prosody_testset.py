@@ -50,7 +50,7 @@ def test_a_synthesised_words_step_is_its_onset_against_the_end_of_the_word_befor
     sr = 16000
     t = np.arange(int(0.3 * sr)) / sr
     # "w0" 180 Hz; "w1" glides 180 -> 240 Hz, so its onset half lies 3 log2(4/3) = 1.2 st over w0 and its
-    # end half at 180 (4/3)^0.75 Hz; "w2" at 150 Hz, 6.9 st under that end (5.1 st under w1's median); "w3" unvoiced
+    # end half at 180 (4/3)^0.75 Hz; "w2" at 150 Hz, 6.9 st under that end (5.6 st under w1's median); "w3" unvoiced
     glide = 180.0 * (240.0 / 180.0) ** (t / t[-1])
     x = np.concatenate([np.sin(2 * np.pi * 180 * t), np.sin(2 * np.pi * np.cumsum(glide) / sr),
                         np.sin(2 * np.pi * 150 * t), np.random.default_rng(0).normal(0, 0.05, len(t))]) * 0.5
