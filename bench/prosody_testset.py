@@ -189,15 +189,9 @@ def _espeak_library(text: str, volume: int) -> tuple[np.ndarray, int, list[tuple
     return np.concatenate(chunks) if chunks else np.zeros(0, np.int16), sr, starts
 
 
-def _target_choices(words: list[str], n: int, avoid: set[int]) -> list[int]:
+def _target_choices(words: list[str], n: int) -> list[int]:
     """First indices of n-word stretches in the middle of the sentence, starting on a content word."""
-    return [k for k in range(3, len(words) - n - 2)
-            if words[k] not in FUNCTION_WORDS and not avoid & set(range(k - 2, k + n + 2))]
-
-
-def _targets(words: list[str], n: int, rng: random.Random, avoid: set[int]) -> int:
-    """First index of an n-word stretch in the middle of the sentence, starting on a content word."""
-    return rng.choice(_target_choices(words, n, avoid))
+    return [k for k in range(3, len(words) - n - 2) if words[k] not in FUNCTION_WORDS]
 
 
 def _synthetic_pieces(words: list[str], kind: str, target: int, pause_at: int, pause_s: float) -> list[str]:
@@ -242,7 +236,7 @@ def perceptible_step(path: Path, words: list[str], kind: str, target: int, pause
     step in st)."""
     direction = 1.0 if kind == "pitch_up" else -1.0
     n = SYNTH_KINDS[kind][2]
-    others = [t for t in _target_choices(words, n, set()) if t != target and (pause_at < t - 1 or pause_at > t + n)]
+    others = [t for t in _target_choices(words, n) if t != target and (pause_at < t - 1 or pause_at > t + n)]
     rng.shuffle(others)
     pieces, spans, x, sr = rendered
     while True:
@@ -263,7 +257,7 @@ def synthetic_items(out: Path, rng: random.Random, seed: int) -> list[dict]:
         for k in range(8 if kind not in ("pitch_up", "pitch_down") else 4):
             sentence = SENTENCES[(k + len(items)) % len(SENTENCES)]
             words = sentence.split()
-            target = _targets(words, n, rng, set())
+            target = rng.choice(_target_choices(words, n))
             pause_at = rng.choice([j for j in range(2, len(words) - 2) if j < target - 1 or j > target + n])
             pause_s = breaks.pop()
             item_id = f"syn_{kind}_{k}"
