@@ -221,9 +221,8 @@ def rendered_step_st(x: np.ndarray, sr: int, spans: list[tuple[float, float]], t
     """The jump (st) a synthesised word makes from the word before it, measured as the edited half's
     targets are (``pitch_step_targets``: pYIN, the word's onset half against the previous word's
     end half); None where either has too few voiced frames."""
-    halves = word_pitch_halves(x, sr, [(a, b, "") for a, b in spans])
-    onset, previous = halves[target][0], halves[target - 1][1]
-    return None if onset is None or previous is None else round(float(onset - previous), 2)
+    step = step_from_previous(word_pitch_halves(x, sr, [(a, b, "") for a, b in spans]), target)
+    return None if step is None else round(float(step), 2)
 
 
 def perceptible_step(path: Path, words: list[str], kind: str, target: int, pause_at: int, pause_s: float,
@@ -470,6 +469,13 @@ def word_pitch_halves(x: np.ndarray, sr: int, words: list[tuple[float, float, st
     return out
 
 
+def step_from_previous(halves: list[tuple], k: int) -> float | None:
+    """Word k's onset half against the end half of the word before it (st, ``word_pitch_halves``);
+    None where either has too few voiced frames."""
+    onset, previous = halves[k][0], halves[k - 1][1]
+    return None if onset is None or previous is None else onset - previous
+
+
 def pitch_step_targets(candidates: list[int], words: list[tuple[float, float, str]], halves: list[tuple],
                        direction: float) -> dict[int, float]:
     """Candidate word -> the step (st) it makes from the word before it once shifted by
@@ -478,9 +484,9 @@ def pitch_step_targets(candidates: list[int], words: list[tuple[float, float, st
     out = {}
     for k in candidates:
         joined = abs(words[k][0] - words[k - 1][1]) < 1e-6
-        onset, previous = halves[k][0], halves[k - 1][1]
-        if joined and onset is not None and previous is not None:
-            step = onset - previous + direction * STEP_SHIFT_ST
+        natural = step_from_previous(halves, k)
+        if joined and natural is not None:
+            step = natural + direction * STEP_SHIFT_ST
             if direction * step >= PERCEPTIBLE_STEP_ST:
                 out[k] = round(float(step), 2)
     return out
