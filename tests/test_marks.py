@@ -443,6 +443,28 @@ def test_a_stretch_does_not_pull_the_reference_towards_itself():
     assert of_type(t, "tempo")[0].evidence["reference_rate_syl_s"] == pytest.approx(1 / 0.31, rel=0.02)
 
 
+@pytest.mark.parametrize("first", [3, 4])
+def test_a_short_recording_joins_the_talk_around_a_stretch_into_its_reference(first):
+    # 13 words, five of them 25 % faster: the 4-word windows that do not overlap the stretch
+    # are 1 or 2, too few; joined across it the other 8 words give 5 windows
+    t = annotate(make_transcript(regular_words(13, lengths={k: 0.24 for k in range(first, first + 5)})))
+    (mark,) = of_type(t, "tempo")
+    assert (mark.value, mark.first_word, mark.last_word) == ("faster", first, first + 4)
+    assert mark.evidence["reference_rate_syl_s"] == pytest.approx(1 / 0.31, rel=0.02)
+
+
+def test_reference_windows_are_the_talk_outside_the_run_joined():
+    from prosody.marks.tempo import reference
+
+    syllables = np.array([1, 1, 1, 4, 4, 1, 1, 1], dtype=float)  # words 3-4 (the run) are much faster
+    seconds = np.full(8, 0.25)
+    csyl, csec = (np.concatenate(([0.0], np.cumsum(v))) for v in (syllables, seconds))
+    median, mad = reference(csyl, csec, 2, 3, 4)
+    # words 0, 1, 2, 5, 6, 7 joined: 5 windows of 2 words, every one at 4 syllables per second
+    assert median == pytest.approx(np.log(4.0)) and mad == pytest.approx(0.0)
+    assert reference(csyl, csec, 6, 3, 4) is None  # one 6-word window outside: too few
+
+
 def test_tempo_is_judged_against_the_surrounding_talk():
     # the speaker speeds up half-way through a long recording; words said at the first half's
     # rate inside the second half are slow there, and the first half itself is not

@@ -6,16 +6,21 @@ A word's time is its share of the speaker's talking time (``talk_seconds``: in a
 recording the silences shorter than a micropause count as talk). Rates are compared on a log
 scale, so a stretch said 25 % faster and one 25 % slower lie equally far from the median. The
 speaker's distribution is that of the rates over windows of ``window_words`` words (single word
-durations from a recogniser are too noisy). For each candidate run it is taken without the
-windows that overlap the run, and over at most ``REFERENCE_WORDS`` words on either side: the
-stretch being judged does not pull the reference towards itself (a 5-word stretch is a quarter
-of a 20-word recording, and with it in the reference a slow stretch also turned its normal
-neighbours "faster"), and in a long recording the reference is the surrounding talk. In a
-recording of under about 25 words the reference is a handful of windows, and one very long word
-or a very slow stretch in them can make the normal words beside them read as fast (measured on
-14- and 20-word signals; requiring more windows removed that but also most judgements in the
-15-word synthetic test items). ``min_mad_ratio`` is a floor on the MAD (log units, about a
-fraction of the rate): a short recording has few windows and their MAD can be near zero.
+durations from a recogniser are too noisy). For each candidate run it is taken over the
+speaker's talk without the run, at most ``REFERENCE_WORDS`` words on either side, the talk
+before and after the run joined, so that windows may span the run (``reference``): the stretch
+being judged does not pull the reference towards itself (a 5-word stretch is a quarter of a
+20-word recording, and with it in the reference a slow stretch also turned its normal neighbours
+"faster"), and in a long recording the reference is the surrounding talk. Joined, a short
+recording keeps enough windows to judge a stretch in its middle: in a sentence of 13-15 words,
+leaving out every window that overlaps a 5-word run left 2-4 (too few to judge it, or to give
+a steady median and MAD), joined there are 5-7 (bench/marks_rounds.md, round after edd928d).
+In a recording of under about 25 words the reference is still a handful of windows, and one
+very long word or a very slow stretch in them can make the normal words beside them read as
+fast (measured on 14- and 20-word signals; requiring more windows removed that but also most
+judgements in the 15-word synthetic test items). ``min_mad_ratio`` is a floor on the MAD (log
+units, about a fraction of the rate): a short recording has few windows and their MAD can be
+near zero.
 
 Every run of ``min_words`` to ``MAX_WORDS`` words beyond the limit is a candidate; the runs kept
 are those with the most time gained or lost against the reference rate, less 0.02 s per word (so
@@ -40,23 +45,25 @@ REFERENCE_WORDS = 150  # ours: the reference is the speaker's talk up to this ma
 MIN_REFERENCE_WINDOWS = 3
 
 
-def window_log_rates(syllables: np.ndarray, seconds: np.ndarray, window: int) -> np.ndarray:
-    """Log syllable rate of each run of ``window`` consecutive words (element k starts at word k)."""
-    if len(syllables) < window:
-        return np.array([])
-    csyl = np.concatenate(([0.0], np.cumsum(syllables)))
-    csec = np.concatenate(([0.0], np.cumsum(seconds)))
-    return np.log((csyl[window:] - csyl[:-window]) / (csec[window:] - csec[:-window]))
-
-
-def reference(log_rates: np.ndarray, window: int, a: int, b: int) -> tuple[float, float] | None:
-    """Median and MAD of the window log rates within REFERENCE_WORDS of words a..b, leaving out
-    the windows that overlap them; None when fewer than MIN_REFERENCE_WINDOWS remain."""
-    lo, hi = max(0, a - REFERENCE_WORDS), min(len(log_rates), b + 1 + REFERENCE_WORDS)
-    starts = np.arange(lo, hi)
-    values = log_rates[lo:hi][(starts + window - 1 < a) | (starts > b)]
-    if values.size < MIN_REFERENCE_WINDOWS:
+def reference(csyl: np.ndarray, csec: np.ndarray, window: int, a: int, b: int) -> tuple[float, float] | None:
+    """Median and MAD of the log syllable rates of ``window``-word windows over the speaker's talk
+    outside words a..b, within REFERENCE_WORDS of them, the talk before and after the stretch
+    joined (a window may take its first words before the stretch and its last after it); None when
+    fewer than MIN_REFERENCE_WINDOWS fit. ``csyl``, ``csec``: cumulative syllables and seconds,
+    each starting at 0."""
+    n = len(csyl) - 1
+    lo, hi = max(0, a - REFERENCE_WORDS), min(n, b + 1 + REFERENCE_WORDS)
+    left, right = np.arange(lo, a - window + 1), np.arange(b + 1, hi - window + 1)
+    before = np.arange(1, window)  # words a window takes from before the stretch, the rest after it
+    before = before[(a - before >= lo) & (b + 1 + window - before <= hi)]
+    after_end = b + 1 + window - before
+    syl = np.concatenate((csyl[left + window] - csyl[left], csyl[right + window] - csyl[right],
+                          csyl[a] - csyl[a - before] + csyl[after_end] - csyl[b + 1]))
+    sec = np.concatenate((csec[left + window] - csec[left], csec[right + window] - csec[right],
+                          csec[a] - csec[a - before] + csec[after_end] - csec[b + 1]))
+    if syl.size < MIN_REFERENCE_WINDOWS:
         return None
+    values = np.log(syl / sec)
     median = float(np.median(values))
     return median, float(np.median(np.abs(values - median)))
 
@@ -73,13 +80,14 @@ def stretches(syllables: np.ndarray, seconds: np.ndarray, th, groups: Optional[S
     words (time order), strongest first; a, b index the words. With ``groups`` (e.g. each word's
     utterance) a stretch stays within one group: it does not run across another speaker's turn."""
     n, window = len(syllables), th.window_words
-    log_rates = window_log_rates(syllables, seconds, window)
+    csyl = np.concatenate(([0.0], np.cumsum(syllables)))
+    csec = np.concatenate(([0.0], np.cumsum(seconds)))
     candidates = []
     for a in range(n):
         for b in range(a + th.min_words - 1, min(n, a + MAX_WORDS)):
             if groups is not None and groups[b] != groups[a]:
                 break
-            ref = reference(log_rates, window, a, b)
+            ref = reference(csyl, csec, window, a, b)
             if ref is None:
                 continue
             log_median, mad = ref
