@@ -446,7 +446,7 @@ def test_a_stretch_does_not_pull_the_reference_towards_itself():
 @pytest.mark.parametrize("first", [3, 4])
 def test_a_short_recording_joins_the_talk_around_a_stretch_into_its_reference(first):
     # 13 words, five of them 25 % faster: the 4-word windows that do not overlap the stretch
-    # are 1 or 2, too few; joined across it the other 8 words give 5 windows
+    # are 2, too few; joined across it the other 8 words give 5 windows
     t = annotate(make_transcript(regular_words(13, lengths={k: 0.24 for k in range(first, first + 5)})))
     (mark,) = of_type(t, "tempo")
     assert (mark.value, mark.first_word, mark.last_word) == ("faster", first, first + 4)

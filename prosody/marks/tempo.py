@@ -16,7 +16,7 @@ recording keeps enough windows to judge a stretch in its middle: in a sentence o
 leaving out every window that overlaps a 5-word run left 2-4 (too few to judge it, or to give
 a steady median and MAD), joined there are 5-7 (bench/marks_rounds.md, round after edd928d).
 The price is that a run in a recording of a dozen words is judged against the other half-dozen
-(an 11-word sentence edited elsewhere got more false tempo marks).
+(the test set's 11-word PTDB sentence got more false tempo marks in its edited copies).
 In a recording of under about 25 words the reference is still a handful of windows, and one
 very long word or a very slow stretch in them can make the normal words beside them read as
 fast (measured on 14- and 20-word signals; requiring more windows removed that but also most
