@@ -59,10 +59,12 @@ def reference(csyl: np.ndarray, csec: np.ndarray, window: int, a: int, b: int) -
     before = np.arange(1, window)  # words a window takes from before the stretch, the rest after it
     before = before[(a - before >= lo) & (b + 1 + window - before <= hi)]
     after_end = b + 1 + window - before
-    syl = np.concatenate((csyl[left + window] - csyl[left], csyl[right + window] - csyl[right],
-                          csyl[a] - csyl[a - before] + csyl[after_end] - csyl[b + 1]))
-    sec = np.concatenate((csec[left + window] - csec[left], csec[right + window] - csec[right],
-                          csec[a] - csec[a - before] + csec[after_end] - csec[b + 1]))
+
+    def window_sums(c: np.ndarray) -> np.ndarray:
+        return np.concatenate((c[left + window] - c[left], c[right + window] - c[right],
+                               c[a] - c[a - before] + c[after_end] - c[b + 1]))
+
+    syl, sec = window_sums(csyl), window_sums(csec)
     if syl.size < MIN_REFERENCE_WINDOWS:
         return None
     values = np.log(syl / sec)
