@@ -7,9 +7,11 @@ themselves quiet (``quiet_below_db`` under theirs: a word beside one said quietl
 out for it; the evidence lists them); its sounding length over the speaker's norm for words of
 its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
-A word whose emphasis needs its length, and which is also held long enough to be lengthening, is
-lengthening instead (``either``): stressed syllables are longer anyway, so only a word that is
-emphasised without its length is underlined and never also lengthened.
+A word is emphasis or lengthening, never both (``either``): stressed syllables are longer anyway
+(accentual lengthening), so a word emphasised without its length, or with its pitch and its
+length (a pitch accent on a drawn-out word: its length is the accent's), is underlined; one
+whose emphasis rests on loudness and length, and which is held long enough to be lengthening,
+is lengthening instead.
 
 The length of the last word of an intonation unit does not count as a cue: words before a
 prosodic boundary are lengthened whether or not they are prominent (final lengthening, e.g.
@@ -78,18 +80,21 @@ def _passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
 def either(ctx: Context, i: int) -> str | None:
     """"emphasis", "lengthening" or None for word i. A word both emphasised and lengthened is one
     of the two: stressed syllables are longer anyway (accentual lengthening), so a word that
-    passes ``min_cues`` without its length is emphasis, and one whose emphasis needs its length
-    is a lengthened word (its length is what stands out)."""
+    passes ``min_cues`` without its length is emphasis, and so is one whose pitch cue passes with
+    its length (accented, and drawn out as accented syllables are); one whose emphasis rests on
+    loudness and length is a lengthened word (its length is what stands out)."""
     from prosody.marks import lengthening  # it imports this module
 
     passed = passed_cues(ctx, i)[1]
     need = ctx.thresholds.emphasis.min_cues
     if sum(k != "duration_ratio" for k in passed) >= need:
         return "emphasis"
-    if i in lengthening.judged(ctx):
-        return "lengthening"
     if lengthening.in_slow_stretch(ctx, i):
         return None  # its length is the slow stretch's (tempo), not this word's
+    if len(passed) >= need and "pitch_above_st" in passed:
+        return "emphasis"
+    if i in lengthening.judged(ctx):
+        return "lengthening"
     return "emphasis" if len(passed) >= need else None
 
 
