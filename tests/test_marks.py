@@ -454,15 +454,15 @@ def test_a_short_recording_joins_the_talk_around_a_stretch_into_its_reference(fi
 
 
 def test_reference_windows_are_the_talk_outside_the_run_joined():
-    from prosody.marks.tempo import reference
+    from prosody.marks.tempo import cumulative, reference, window_log_rates
 
     syllables = np.array([1, 1, 1, 4, 4, 1, 1, 1], dtype=float)  # words 3-4 (the run) are much faster
     seconds = np.full(8, 0.25)
-    csyl, csec = (np.concatenate(([0.0], np.cumsum(v))) for v in (syllables, seconds))
-    median, mad = reference(csyl, csec, 2, 3, 4)
+    csyl, csec = cumulative(syllables), cumulative(seconds)
+    median, mad = reference(csyl, csec, window_log_rates(csyl, csec, 2), 2, 3, 4)
     # words 0, 1, 2, 5, 6, 7 joined: 5 windows of 2 words, every one at 4 syllables per second
     assert median == pytest.approx(np.log(4.0)) and mad == pytest.approx(0.0)
-    assert reference(csyl, csec, 6, 3, 4) is None  # one 6-word window outside: too few
+    assert reference(csyl, csec, window_log_rates(csyl, csec, 6), 6, 3, 4) is None  # one 6-word window outside: too few
 
 
 def test_tempo_is_judged_against_the_surrounding_talk():

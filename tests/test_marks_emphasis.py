@@ -188,7 +188,6 @@ def test_a_word_both_emphasised_and_lengthened_is_one_of_the_two():
     assert not of_type(t, "lengthening")
 
 
-
 def test_an_accented_word_drawn_out_is_emphasis_not_lengthening():
     """Higher (4 st) and drawn out, not louder: its emphasis needs its length, but the length goes
     with a pitch accent (accentual lengthening), so it is underlined, not lengthened. (Until the
@@ -201,6 +200,7 @@ def test_an_accented_word_drawn_out_is_emphasis_not_lengthening():
     (mark,) = of_type(t, "emphasis")
     assert mark.first_word == 8 and set(mark.evidence["cues_passed"]) == {"pitch_above_st", "duration_ratio"}
     assert not of_type(t, "lengthening")
+
 
 def test_a_step_up_onto_a_word_as_loud_as_a_loud_word_is_its_stress():
     """Raised 4 st and 7 dB louder: a stressed word, underlined, no arrow (loud_above_db 6); raised

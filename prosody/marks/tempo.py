@@ -47,27 +47,36 @@ REFERENCE_WORDS = 150  # ours: the reference is the speaker's talk up to this ma
 MIN_REFERENCE_WINDOWS = 3
 
 
-def reference(csyl: np.ndarray, csec: np.ndarray, window: int, a: int, b: int) -> tuple[float, float] | None:
+def cumulative(values: np.ndarray) -> np.ndarray:
+    """Running sums from 0: the sum of ``values[a:b]`` is ``c[b] - c[a]``."""
+    return np.concatenate(([0.0], np.cumsum(values)))
+
+
+def window_log_rates(csyl: np.ndarray, csec: np.ndarray, window: int) -> np.ndarray:
+    """Log syllable rate of each run of ``window`` consecutive words (element k starts at word k),
+    from cumulative syllables and seconds (``cumulative``)."""
+    return np.log((csyl[window:] - csyl[:-window]) / (csec[window:] - csec[:-window]))
+
+
+def reference(csyl: np.ndarray, csec: np.ndarray, log_rates: np.ndarray, window: int, a: int,
+              b: int) -> tuple[float, float] | None:
     """Median and MAD of the log syllable rates of ``window``-word windows over the speaker's talk
     outside words a..b, within REFERENCE_WORDS of them, the talk before and after the stretch
     joined (a window may take its first words before the stretch and its last after it); None when
-    fewer than MIN_REFERENCE_WINDOWS fit. ``csyl``, ``csec``: cumulative syllables and seconds,
-    each starting at 0."""
+    fewer than MIN_REFERENCE_WINDOWS fit. ``csyl``, ``csec``: cumulative syllables and seconds
+    (``cumulative``); ``log_rates``: their ``window_log_rates``, worked out once per speaker, as
+    every window that does not span the stretch is one of them."""
     n = len(csyl) - 1
     lo, hi = max(0, a - REFERENCE_WORDS), min(n, b + 1 + REFERENCE_WORDS)
-    left, right = np.arange(lo, a - window + 1), np.arange(b + 1, hi - window + 1)
     before = np.arange(1, window)  # words a window takes from before the stretch, the rest after it
     before = before[(a - before >= lo) & (b + 1 + window - before <= hi)]
     after_end = b + 1 + window - before
-
-    def window_sums(c: np.ndarray) -> np.ndarray:
-        return np.concatenate((c[left + window] - c[left], c[right + window] - c[right],
-                               c[a] - c[a - before] + c[after_end] - c[b + 1]))
-
-    syl, sec = window_sums(csyl), window_sums(csec)
-    if syl.size < MIN_REFERENCE_WINDOWS:
+    spanning = ((csyl[a] - csyl[a - before] + csyl[after_end] - csyl[b + 1])
+                / (csec[a] - csec[a - before] + csec[after_end] - csec[b + 1]))
+    values = np.concatenate((log_rates[lo: max(lo, a - window + 1)], log_rates[b + 1: max(b + 1, hi - window + 1)],
+                             np.log(spanning)))
+    if values.size < MIN_REFERENCE_WINDOWS:
         return None
-    values = np.log(syl / sec)
     median = float(np.median(values))
     return median, float(np.median(np.abs(values - median)))
 
@@ -84,14 +93,14 @@ def stretches(syllables: np.ndarray, seconds: np.ndarray, th, groups: Optional[S
     words (time order), strongest first; a, b index the words. With ``groups`` (e.g. each word's
     utterance) a stretch stays within one group: it does not run across another speaker's turn."""
     n, window = len(syllables), th.window_words
-    csyl = np.concatenate(([0.0], np.cumsum(syllables)))
-    csec = np.concatenate(([0.0], np.cumsum(seconds)))
+    csyl, csec = cumulative(syllables), cumulative(seconds)
+    log_rates = window_log_rates(csyl, csec, window)
     candidates = []
     for a in range(n):
         for b in range(a + th.min_words - 1, min(n, a + MAX_WORDS)):
             if groups is not None and groups[b] != groups[a]:
                 break
-            ref = reference(csyl, csec, window, a, b)
+            ref = reference(csyl, csec, log_rates, window, a, b)
             if ref is None:
                 continue
             log_median, mad = ref
