@@ -30,6 +30,7 @@ class EmphasisThresholds:
     pitch_above_st: float
     loudness_above_db: float
     duration_ratio: float
+    pitch_support_st: float
     min_cues: int
     min_voiced_s: float
 

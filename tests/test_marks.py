@@ -256,9 +256,11 @@ def test_a_single_quiet_word_needs_more_voiced_sound_than_a_level_does(quiet_wor
 
 
 def test_one_word_louder_and_longer_is_emphasis_not_loud():
-    # 7 dB: loud by loud_above_db (6), but under the stressed-word margin (6 + 2): a stress
+    # 7 dB: loud by loud_above_db (6), but under the stressed-word margin (6 + 2): a stress (its
+    # pitch 2 st up: emphasis.pitch_support_st)
     words = regular_words(14, lengths={6: 0.65})
-    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + 7}, BASE_DB)))
+    f0 = _per_word(words, {6: BASE_HZ * 2 ** (2 / 12)}, BASE_HZ)
+    t = annotate(make_transcript(words, f0=f0, db=_per_word(words, {6: BASE_DB + 7}, BASE_DB)))
     assert [m.first_word for m in of_type(t, "emphasis")] == [6]
     assert not of_type(t, "loud")
     # the same loudness over two words in a row stays a loud stretch

@@ -16,13 +16,16 @@ def _with_boundary_after(words, k, gap_s=0.4):
 
 
 def test_length_of_a_unit_final_word_is_not_an_emphasis_cue():
+    """Louder, longer and 2 st up (under the pitch cue, over pitch_support_st): emphasised inside
+    a unit, not at its end."""
     words = regular_words(14, lengths={6: 0.65})
     db = _per_word(words, {6: BASE_DB + 4}, BASE_DB)
-    inside = annotate(make_transcript(words, db=db))
+    inside = annotate(make_transcript(words, f0=_per_word(words, {6: _st(2)}, BASE_HZ), db=db))
     assert [m.first_word for m in of_type(inside, "emphasis")] == [6]
 
     final = _with_boundary_after(words, 6)
-    t = annotate(make_transcript(final, db=_per_word(final, {6: BASE_DB + 4}, BASE_DB)))
+    t = annotate(make_transcript(final, f0=_per_word(final, {6: _st(2)}, BASE_HZ),
+                                 db=_per_word(final, {6: BASE_DB + 4}, BASE_DB)))
     assert not of_type(t, "emphasis")  # louder and longer, but the length is final lengthening
     # a final word that is also higher has two cues without its length
     f0 = _per_word(final, {6: BASE_HZ * 2 ** (4 / 12)}, BASE_HZ)
@@ -130,10 +133,12 @@ def test_pitch_step_limit_follows_a_lively_speakers_median_step(tmp_path):
 
 @pytest.mark.parametrize("louder_db, loud", [(7.0, False), (7.9, False), (8.1, True), (10.0, True)])
 def test_a_stressed_word_is_caps_too_when_louder_than_a_stress_makes_it(louder_db, loud):
-    """One word louder *and* longer is emphasis; it is CAPS as well (and keeps its underline)
-    from loud_above_db + stressed_loud_margin_db (6 + 2 dB) over the talk around it."""
+    """One word louder *and* longer (its pitch 2 st up: pitch_support_st) is emphasis; it is CAPS
+    as well (and keeps its underline) from loud_above_db + stressed_loud_margin_db (6 + 2 dB) over
+    the talk around it."""
     words = regular_words(14, lengths={6: 0.65})
-    t = annotate(make_transcript(words, db=_per_word(words, {6: BASE_DB + louder_db}, BASE_DB)))
+    t = annotate(make_transcript(words, f0=_per_word(words, {6: _st(2)}, BASE_HZ),
+                                 db=_per_word(words, {6: BASE_DB + louder_db}, BASE_DB)))
     assert [m.first_word for m in of_type(t, "emphasis")] == [6]
     marks = of_type(t, "loud")
     assert [(m.first_word, m.last_word) for m in marks] == ([(6, 6)] if loud else [])
@@ -200,6 +205,22 @@ def test_an_accented_word_drawn_out_is_emphasis_not_lengthening():
     (mark,) = of_type(t, "emphasis")
     assert mark.first_word == 8 and set(mark.evidence["cues_passed"]) == {"pitch_above_st", "duration_ratio"}
     assert not of_type(t, "lengthening")
+
+
+def test_louder_and_longer_at_a_level_pitch_is_loud_not_emphasis():
+    """Louder (7 dB) and longer at its neighbours' pitch, or 1 st over it: two cues, but no accent
+    (pitch_support_st 1.5), so no underline: CAPS for the loudness. 2 st up it is emphasis again,
+    underlined rather than CAPS (under the stressed-word margin). Until the round after 9ccfe67 it
+    was emphasis at any pitch."""
+    words = regular_words(14, lengths={6: 0.65})
+    db = _per_word(words, {6: BASE_DB + 7}, BASE_DB)
+    for up_st, stressed in ((0.0, False), (1.0, False), (2.0, True)):
+        t = annotate(make_transcript(words, f0=_per_word(words, {6: _st(up_st)}, BASE_HZ), db=db))
+        assert [m.first_word for m in of_type(t, "emphasis")] == ([6] if stressed else []), up_st
+        assert [m.first_word for m in of_type(t, "loud")] == ([] if stressed else [6]), up_st
+    (mark,) = of_type(t, "emphasis")
+    assert set(mark.evidence["cues_passed"]) == {"loudness_above_db", "duration_ratio"}
+    assert mark.evidence["pitch_support_st"] == 1.5 and mark.evidence["pitch_above_st"] == pytest.approx(2.0, abs=0.1)
 
 
 def test_a_step_up_onto_a_word_as_loud_as_a_loud_word_is_its_stress():

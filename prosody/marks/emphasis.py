@@ -7,6 +7,11 @@ themselves quiet (``quiet_below_db`` under theirs: a word beside one said quietl
 out for it; the evidence lists them); its sounding length over the speaker's norm for words of
 its syllable count. A word is emphasised when ``min_cues`` of the
 three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
+One whose passing cues leave its pitch out (louder and longer) needs its pitch still
+``pitch_support_st`` over its neighbours': English marks an accent with a pitch movement (a
+pitch accent; Ladd 2008, *Intonational Phonology*, 2nd ed.), and
+louder and longer talk at the pitch around it is written as loud or drawn out (``loud``,
+``lengthening``), not underlined.
 A word is emphasis or lengthening, never both (``either``): stressed syllables are longer anyway
 (accentual lengthening), so a word emphasised without its length, or with its pitch and its
 length (a pitch accent on a drawn-out word: its length is the accent's), is underlined; one
@@ -77,17 +82,29 @@ def _passed_cues(ctx: Context, i: int) -> tuple[dict, list[str]]:
                       if k in limit and v is not None and v >= limit[k] and not (final and k == "duration_ratio")]
 
 
+def pitch_supports(ctx: Context, i: int) -> bool:
+    """Whether word i's pitch stands ``pitch_support_st`` over its neighbours' (short of the pitch
+    cue, it still moves with the accent): a word louder and longer at their pitch is not accented."""
+    measured = passed_cues(ctx, i)[0]
+    above = measured.get("pitch_above_st")
+    return above is not None and above >= ctx.thresholds.emphasis.pitch_support_st
+
+
 def either(ctx: Context, i: int) -> str | None:
     """"emphasis", "lengthening" or None for word i. A word both emphasised and lengthened is one
     of the two: stressed syllables are longer anyway (accentual lengthening), so a word that
     passes ``min_cues`` without its length is emphasis, and so is one whose pitch cue passes with
     its length (accented, and drawn out as accented syllables are); one whose emphasis rests on
-    loudness and length is a lengthened word (its length is what stands out)."""
+    loudness and length is a lengthened word (its length is what stands out). A word whose cues
+    leave its pitch out is emphasis only when its pitch still rises ``pitch_support_st`` over its
+    neighbours' (``pitch_supports``); louder and longer at a level pitch, it is loud or drawn-out
+    talk (``loud``, ``lengthening``), not an accent."""
     from prosody.marks import lengthening  # it imports this module
 
     passed = passed_cues(ctx, i)[1]
     need = ctx.thresholds.emphasis.min_cues
-    if sum(k != "duration_ratio" for k in passed) >= need:
+    accented = "pitch_above_st" in passed or pitch_supports(ctx, i)
+    if accented and sum(k != "duration_ratio" for k in passed) >= need:
         return "emphasis"
     if lengthening.in_slow_stretch(ctx, i):
         return None  # its length is the slow stretch's (tempo), not this word's
@@ -95,7 +112,7 @@ def either(ctx: Context, i: int) -> str | None:
         return "emphasis"
     if i in lengthening.judged(ctx):
         return "lengthening"
-    return "emphasis" if len(passed) >= need else None
+    return "emphasis" if accented and len(passed) >= need else None
 
 
 def is_emphasised(ctx: Context, i: int) -> bool:
@@ -116,6 +133,6 @@ def find(ctx: Context) -> list[Mark]:
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
             evidence={**measured, "cues_passed": passed, "thresholds": limit, "min_cues": th.min_cues,
-                      "min_voiced_s": th.min_voiced_s},
+                      "pitch_support_st": th.pitch_support_st, "min_voiced_s": th.min_voiced_s},
         ))
     return marks

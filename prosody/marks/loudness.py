@@ -7,8 +7,8 @@ neighbour's onset at the edge of a word's span), quiet their levels as a whole (
 talk it compares with: a word beside talk said quietly is not loud for that (the evidence lists
 them, ``quiet_neighbours_left_out``).
 
-A single loud word that is also emphasised (louder *and* higher or longer: ``emphasis``) is a
-stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
+A single loud word that is also emphasised (louder *and* higher, or louder and longer with its
+pitch raised: ``emphasis``) is a stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
 CAPS as well (Jefferson writes loud stressed talk in underlined capitals) when it stands out by
 ``stressed_loud_margin_db`` more than ``loud_above_db``: louder than a stress alone makes it.
 Its emphasis mark stays.
