@@ -5,13 +5,12 @@ it, in semitones; its core level over their median core level, in dB (how loud i
 sustained part is, as for ``loud``: ``prosody.baselines``), leaving out neighbours that are
 themselves quiet (``quiet_below_db`` under theirs: a word beside one said quietly does not stand
 out for it; the evidence lists them); its sounding length over the speaker's norm for words of
-its syllable count. A word is emphasised when ``min_cues`` of the
-three pass their thresholds: a word that is only louder is ``loud``, only higher a pitch step.
-One whose passing cues leave its pitch out (louder and longer) needs its pitch still
-``pitch_support_st`` over its neighbours': English marks an accent with a pitch movement (a
-pitch accent; Ladd 2008, *Intonational Phonology*, 2nd ed.), and
-louder and longer talk at the pitch around it is written as loud or drawn out (``loud``,
-``lengthening``), not underlined.
+its syllable count. A word is emphasised when ``min_cues`` of the three pass their thresholds:
+a word that is only louder is ``loud``, only higher a pitch step. One whose passing cues leave
+its pitch out (louder and longer) needs its pitch still ``pitch_support_st`` over its
+neighbours': English marks an accent with a pitch movement (a pitch accent; Ladd 2008,
+*Intonational Phonology*, 2nd ed.), and louder and longer talk at the pitch around it is written
+as loud or drawn out (``loud``, ``lengthening``), not underlined.
 A word is emphasis or lengthening, never both (``either``): stressed syllables are longer anyway
 (accentual lengthening), so a word emphasised without its length, or with its pitch and its
 length (a pitch accent on a drawn-out word: its length is the accent's), is underlined; one

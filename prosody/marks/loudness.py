@@ -8,10 +8,10 @@ talk it compares with: a word beside talk said quietly is not loud for that (the
 them, ``quiet_neighbours_left_out``).
 
 A single loud word that is also emphasised (louder *and* higher, or louder and longer with its
-pitch raised: ``emphasis``) is a stressed word, underlined rather than CAPS, because stress itself makes a word louder. It is
-CAPS as well (Jefferson writes loud stressed talk in underlined capitals) when it stands out by
-``stressed_loud_margin_db`` more than ``loud_above_db``: louder than a stress alone makes it.
-Its emphasis mark stays.
+pitch raised: ``emphasis``) is a stressed word, underlined rather than CAPS, because stress
+itself makes a word louder. It is CAPS as well (Jefferson writes loud stressed talk in underlined
+capitals) when it stands out by ``stressed_loud_margin_db`` more than ``loud_above_db``: louder
+than a stress alone makes it. Its emphasis mark stays.
 
 A quiet stretch of a single word needs ``quiet_word_min_voiced_s`` of voiced sound (more than a
 word needs to have a level at all): the level of a short "of", "the" or "for" is taken over a few
