@@ -60,7 +60,8 @@ from prosody.thresholds import load_thresholds  # noqa: E402
 
 WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
 # the limits a mark must pass, by how they are relaxed: differences (x (1 - f)) and ratios (1 + (r - 1)(1 - f))
-DIFFERENCE_LIMITS = {"emphasis": ("pitch_above_st", "loudness_above_db", "pitch_support_st"), "loudness": ("loud_above_db", "quiet_below_db"),
+DIFFERENCE_LIMITS = {"emphasis": ("pitch_above_st", "loudness_above_db", "pitch_support_st"),
+                     "loudness": ("loud_above_db", "quiet_below_db"),
                      "pitch_steps": ("min_step_st", "landing_beyond_median_st"), "tempo": ("mads",),
                      "lengthening": ("phone_excess_s", "word_excess_s")}
 RATIO_LIMITS = {"emphasis": ("duration_ratio",), "pitch_steps": ("relative_step",),
