@@ -237,6 +237,21 @@ def test_a_step_up_onto_a_word_as_loud_as_a_loud_word_is_its_stress():
     assert [(m.first_word, m.value) for m in of_type(t, "pitch_step")] == [(6, "up")]
 
 
+def test_a_step_up_onto_a_louder_longer_word_at_the_pitch_around_it_keeps_its_arrow():
+    """Word 7 steps 5 st up from a low word 6 into a stretch said 3 st up, 7 dB louder and longer
+    than its neighbours but only 1 st over their pitch: not emphasised (no pitch support), so its
+    rise is no stress's and the arrow stays, with CAPS for the loudness. Until the round after
+    6efb4fb the pitch-step rule counted two passing cues as emphasis for itself, and the word lost
+    its arrow without gaining an underline."""
+    words = regular_words(24, lengths={7: 0.65})
+    pitch = {k: _st(3) for k in range(4, 12)} | {6: _st(-1), 7: _st(4)}
+    t = annotate(make_transcript(words, f0=_per_word(words, pitch, BASE_HZ), db=_per_word(words, {7: BASE_DB + 7}, BASE_DB)))
+    assert not of_type(t, "emphasis")
+    assert [m.first_word for m in of_type(t, "loud")] == [7]
+    (step,) = of_type(t, "pitch_step")
+    assert (step.first_word, step.value) == (7, "up") and step.evidence["step_st"] == pytest.approx(5.0, abs=0.1)
+
+
 def test_a_step_is_measured_against_the_whole_preceding_word():
     """Word 5 rises into its end (its last 40 % at +3 st); word 6 starts at +5.5 st: 5.5 st over
     word 5 as a whole (its median, 0 st), an arrow; only 2.5 st over word 5's end, which the old

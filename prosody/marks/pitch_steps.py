@@ -64,10 +64,11 @@ def steps(ctx: Context) -> list[tuple[int, int, float, float, float]]:
 
 
 def stressed(ctx: Context, i: int) -> bool:
-    """Word i is emphasised and as loud over its neighbours as a loud word (``loud_above_db``)."""
+    """Word i is emphasised (the emphasis rule's own verdict, ``emphasis.is_emphasised``) and as loud
+    over its neighbours as a loud word (``loud_above_db``)."""
     measured, passed = emphasis.passed_cues(ctx, i)
-    return (len(passed) >= ctx.thresholds.emphasis.min_cues and "loudness_above_db" in passed
-            and measured["loudness_above_db"] >= ctx.thresholds.loudness.loud_above_db)
+    return ("loudness_above_db" in passed and measured["loudness_above_db"] >= ctx.thresholds.loudness.loud_above_db
+            and emphasis.is_emphasised(ctx, i))
 
 
 def find(ctx: Context) -> list[Mark]:
