@@ -18,7 +18,7 @@ from capture import atomic
 from capture.record import Transcript
 from export.common import bare_word, ms, speakers
 from export.decorations import Decor, decorate
-from prosody.notation.layout import PauseToken, format_pause, lines
+from prosody.notation.layout import PauseToken, accent_span, format_pause, lines
 
 FINAL = {"rise": "⇗", "slight_rise": "↗", "level": "→", "slight_fall": "↘", "fall": "⇘"}
 STRETCH = {"loud": "◉", "quiet": "°", "faster": "∆", "slower": "∇"}
@@ -63,7 +63,10 @@ def _token(word: str, d: Decor) -> str:
     if d.latch_before:
         before = "≈" + before
     step = {"up": "↑", "down": "↓"}.get(d.step or "", "")
-    text = f"{before}{step}{'ˈ' if d.emphasis else ''}{word}{':' * d.colons}{after}"
+    if d.emphasis:  # the stress mark before the accented syllable, where it is located
+        at = accent_span(word, d.accent)[0]
+        word = f"{word[:at]}ˈ{word[at:]}"
+    text = f"{before}{step}{word}{':' * d.colons}{after}"
     if d.final:
         text += " " + FINAL[d.final]
     if d.latch_after:

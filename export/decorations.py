@@ -21,6 +21,7 @@ INTONATIONS = ("fall", "slight_fall", "level", "slight_rise", "rise")
 @dataclass
 class Decor:
     emphasis: bool = False
+    accent: Optional[dict] = None  # the emphasised word's accented syllable (``prosody.marks.accent``), if located
     loud: bool = False
     quiet: bool = False
     step: Optional[str] = None  # "up" / "down": a pitch step before the word
@@ -90,6 +91,8 @@ def decorate(transcript: Transcript) -> list[Decor]:
         if mark.type == "emphasis":
             for i in ids:
                 decor[i].emphasis = True
+            if len(ids) == 1:
+                first.accent = (mark.evidence or {}).get("accented_syllable")
         elif mark.type in ("loud", "quiet"):
             for i in ids:
                 setattr(decor[i], mark.type, True)

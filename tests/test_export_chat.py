@@ -62,3 +62,18 @@ def test_a_word_that_is_only_punctuation_is_left_out(tmp_path):
     words[1] = replace(words[1], text="...")
     text = render_chat(replace(transcript, words=tuple(words)), stem="x")
     assert "*S1:\tSo ˈcafé" in text
+
+
+def test_the_stress_mark_goes_before_the_accented_syllable_where_it_is_located(tmp_path):
+    """CHAT's ˈ stands before the stressed syllable: "caˈfé" when the emphasis mark's evidence names
+    the second of the word's two vowels (``prosody.marks.accent``); pylangacq reads it as one word."""
+    from capture.record import replace
+
+    transcript = sample_transcript()
+    marks = tuple(replace(m, evidence={**m.evidence, "accented_syllable": {"index": 1, "of": 2, "phone": "EY"}})
+                  if m.type == "emphasis" else m for m in transcript.marks)
+    path = tmp_path / "x.cha"
+    path.write_text(render_chat(replace(transcript, marks=marks), stem="x"), encoding="utf-8")
+    assert "*S1:\tSo the caˈfé" in path.read_text(encoding="utf-8")
+    tokens = [t.word for u in pylangacq.read_chat(str(path)).utterances() for t in u.tokens]
+    assert "caˈfé" in tokens

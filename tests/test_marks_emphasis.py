@@ -289,3 +289,68 @@ def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, word_6
     assert (6 in marked) is emphasised
     if emphasised:
         assert marked[6].evidence["quiet_neighbours_left_out"] == ([3] if word_3_db == 55 else [])
+
+
+
+def _aligned(t, k, text, phones):
+    """Word ``k`` as the aligner gives ``text``: ``phones`` as (label, length_s) from its start, the
+    last one running to the word's end."""
+    from capture.record import Phone, replace
+
+    w, at, aligned = t.words[k], t.words[k].start_s, []
+    for n, (label, length_s) in enumerate(phones):
+        end = w.end_s if n == len(phones) - 1 else round(at + length_s, 3)
+        aligned.append(Phone(label, round(at, 3), end))
+        at = end
+    words = list(t.words)
+    words[k] = replace(w, text=text, aligned=True, phones=tuple(aligned))
+    return replace(t, words=tuple(words))
+
+
+IMPORTANT = [("IH", 0.06), ("M", 0.04), ("P", 0.04), ("AO", 0.16), ("R", 0.04), ("T", 0.04), ("AH", 0.06),
+             ("N", 0.04), ("T", None)]
+
+
+def test_the_accented_syllable_is_the_vowel_louder_and_longer_than_the_others():
+    """An emphasised "important" whose second vowel (AO) is the longest and 3 dB louder than the
+    other two: the accent is on "por", though the F0 peak falls on the last syllable (a late
+    peak), and the notations mark that syllable."""
+    from prosody.notation.gat2 import render_gat2
+    from prosody.notation.jefferson import render_jefferson
+
+    words = regular_words(14, lengths={6: 0.6})
+    a = words[6][1]
+    ao, ah = (a + 0.14, a + 0.30), (a + 0.38, a + 0.44)
+    loud = _per_word(words, {6: BASE_DB + 4}, BASE_DB)
+    pitch = _per_word(words, {6: _st(3)}, BASE_HZ)
+    t = make_transcript(words, db=lambda s: loud(s) + (3.0 if ao[0] <= s <= ao[1] else 0.0),
+                        f0=lambda s: _st(6) if ah[0] <= s <= ah[1] else pitch(s))
+    t = annotate(_aligned(t, 6, "important", IMPORTANT))
+    (mark,) = of_type(t, "emphasis")
+    assert mark.first_word == 6
+    assert mark.evidence["accented_syllable"] == {"index": 1, "of": 3, "phone": "AO",
+                                                  "start_s": pytest.approx(ao[0]), "end_s": pytest.approx(ao[1])}
+    assert "imp\u0332o\u0332r\u0332tant" in render_jefferson(t)
+    assert "imPORtant" in render_gat2(t)
+
+
+def test_the_accent_of_a_one_vowel_word_or_a_word_without_phones_is_not_located():
+    words = regular_words(14, lengths={6: 0.6})
+    t = make_transcript(words, f0=_per_word(words, {6: _st(4)}, BASE_HZ), db=_per_word(words, {6: BASE_DB + 4}, BASE_DB))
+    (mark,) = of_type(annotate(t), "emphasis")
+    assert mark.evidence["accented_syllable"] is None  # no phones
+    (mark,) = of_type(annotate(_aligned(t, 6, "bad", [("B", 0.05), ("AE", 0.5), ("D", None)])), "emphasis")
+    assert mark.evidence["accented_syllable"] is None  # one vowel: the whole word
+
+
+def test_one_vowel_louder_and_the_other_longer_puts_the_accent_on_the_earlier():
+    """"garden" (G AA R D AH N): the first vowel longer, the second 3 dB louder; the cues disagree
+    (their z-scores tie) and the earlier vowel is taken."""
+    words = regular_words(14, lengths={6: 0.5})
+    a = words[6][1]
+    loud = _per_word(words, {6: BASE_DB + 4}, BASE_DB)
+    t = make_transcript(words, f0=_per_word(words, {6: _st(4)}, BASE_HZ),
+                        db=lambda s: loud(s) + (3.0 if a + 0.34 <= s <= a + 0.42 else 0.0))
+    t = _aligned(t, 6, "garden", [("G", 0.04), ("AA", 0.2), ("R", 0.04), ("D", 0.04), ("AH", 0.1), ("N", None)])
+    (mark,) = of_type(annotate(t), "emphasis")
+    assert (mark.evidence["accented_syllable"]["index"], mark.evidence["accented_syllable"]["of"]) == (0, 2)

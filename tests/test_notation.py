@@ -150,3 +150,39 @@ def test_empty_and_speakerless_transcripts_render():
     assert render_jefferson(empty).splitlines()[2:] == [] and render_gat2(empty).splitlines()[2:] == []
     nobody = annotate(make_transcript([(w, a, b, None) for w, a, b, _ in regular_words(6)], speakers=[]))
     assert render_jefferson(nobody).splitlines()[2].startswith("  1 ?:  ba ba")
+
+
+@pytest.mark.parametrize("word, nuclei, syllables", [
+    ("important", 3, "im|por|tant"), ("nevertheless", 4, "ne|ver|the|less"), ("commission", 3, "com|mis|sion"),
+    ("garden", 2, "gar|den"), ("mother", 2, "mo|ther"), ("pocket", 2, "pock|et"), ("display", 2, "dis|play"),
+    ("complicated", 4, "com|pli|ca|ted"), ("remote", 2, "re|mote"), ("really", 2, "real|ly"), ("café", 2, "ca|fé"),
+    ("make", 1, "make"), ("jumped", 1, "jumped"),
+    ("piano", 3, None), ("notebooks", 2, None), ("garden", 3, None),  # the spelling does not show the vowels heard
+])
+def test_syllables_are_found_in_the_spelling(word, nuclei, syllables):
+    from prosody.notation.spelling import syllable_spans
+
+    spans = syllable_spans(word, nuclei)
+    assert ("|".join(word[a:b] for a, b in spans) if spans else None) == syllables
+
+
+def _accented() -> Transcript:
+    """"It's really important." with "important" emphasised on its second syllable and loud, "really"
+    emphasised on its first, and "It's" emphasised (one syllable: the whole word)."""
+    words = [("It's", 0.0, 0.2, "S1"), ("really", 0.25, 0.6, "S1"), ("important.", 0.65, 1.3, "S1")]
+    t = make_transcript(words)
+
+    def mark_(type_, k, value=None, **evidence):
+        return Mark(type=type_, start_s=words[k][1], end_s=words[k][2], first_word=k, last_word=k, speaker="S1",
+                    value=value, confidence=1.0, evidence=evidence)
+    marks = (mark_("emphasis", 0, 2, accented_syllable=None),
+             mark_("emphasis", 1, 2, accented_syllable={"index": 0, "of": 2, "phone": "IH"}),
+             mark_("emphasis", 2, 2, accented_syllable={"index": 1, "of": 3, "phone": "AO"}),
+             mark_("loud", 2, 7.0), mark_("intonation", 2, "fall"))
+    return replace(t, marks=marks, utterances=(Utterance("S1", 0.0, 1.3, "", 0, 2),))
+
+
+def test_the_accented_syllable_is_underlined_or_capitalised_in_the_hand_written_transcripts():
+    u = "\u0332"
+    assert render_jefferson(_accented()).splitlines()[2] == f"  1 S1: I{u}t{u}'s{u} r{u}e{u}a{u}l{u}ly IMP{u}O{u}R{u}TANT."
+    assert render_gat2(_accented()).splitlines()[2] == "001 S1: IT'S REALly <<f> imPORtant.>"

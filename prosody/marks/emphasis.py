@@ -17,6 +17,9 @@ length (a pitch accent on a drawn-out word: its length is the accent's), is unde
 whose emphasis rests on loudness and length, and which is held long enough to be lengthening,
 is lengthening instead.
 
+In a word the aligner gave two or more vowels, the evidence names the accented one
+(``accented_syllable``, ``prosody.marks.accent``), and the notations mark that syllable.
+
 The length of the last word of an intonation unit does not count as a cue: words before a
 prosodic boundary are lengthened whether or not they are prominent (final lengthening, e.g.
 Wightman et al. 1992, JASA 91(3), 1707-1717), so there length marks the boundary, not the word.
@@ -26,6 +29,7 @@ The measured ratio stays in the evidence, with ``duration_unit_final: true``.
 from __future__ import annotations
 
 from capture.record import Mark
+from prosody.marks.accent import accented_syllable
 from prosody.marks.context import Context, confidence, level_db, median_or_none, quiet_words, r
 from prosody.marks.intonation import units
 
@@ -132,6 +136,7 @@ def find(ctx: Context) -> list[Mark]:
             type="emphasis", start_s=ctx.measures[i].start_s, end_s=ctx.measures[i].end_s, first_word=i, last_word=i, speaker=w.speaker,
             value=len(passed), confidence=confidence(score, 1.0),
             evidence={**measured, "cues_passed": passed, "thresholds": limit, "min_cues": th.min_cues,
-                      "pitch_support_st": th.pitch_support_st, "min_voiced_s": th.min_voiced_s},
+                      "pitch_support_st": th.pitch_support_st, "min_voiced_s": th.min_voiced_s,
+                      "accented_syllable": accented_syllable(ctx, i)},
         ))
     return marks

@@ -4,13 +4,14 @@
 steps, ``.`` fall, ``,`` level/continuing, ``¿`` slight rise, ``?`` rise, ``::`` lengthening,
 ``WORD`` loud, ``°word°`` quiet, ``>word<`` faster, ``<word>`` slower; emphasis is underlined
 with the Unicode combining low line (U+0332) after each letter, which text editors show as an
-underline. The recogniser's punctuation and capitals are dropped: they would read as marks.
+underline: the accented syllable's letters where it is located (``layout.accent_span``), else the
+whole word. The recogniser's punctuation and capitals are dropped: they would read as marks.
 """
 
 from __future__ import annotations
 
 from capture.record import Mark, Transcript
-from prosody.notation.layout import Token, WordMarks, bracket, render_talk, strip_punctuation, vowel_colons
+from prosody.notation.layout import Token, WordMarks, accent_span, bracket, render_talk, strip_punctuation, vowel_colons
 
 UNDERLINE = "\u0332"
 INTONATION = {"fall": ".", "slight_fall": ",", "level": ",", "slight_rise": "¿", "rise": "?"}
@@ -29,10 +30,11 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
     kinds = {m.type: m for m in marks.inside}
     if "loud" in kinds:
         text = text.upper()
+    if "emphasis" in kinds:
+        a, b = accent_span(text, kinds["emphasis"].evidence.get("accented_syllable"))
+        text = text[:a] + "".join(c + UNDERLINE if c.isalnum() else c for c in text[a:b]) + text[b:]
     if "lengthening" in kinds:
         text = vowel_colons(text, int(kinds["lengthening"].value))
-    if "emphasis" in kinds:
-        text = "".join(c + UNDERLINE if c.isalnum() else c for c in text)
     return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 

@@ -9,6 +9,7 @@ import unicodedata
 from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
+from prosody.notation.spelling import syllable_of
 
 
 @dataclass(frozen=True)
@@ -276,11 +277,26 @@ def render_talk(
 
 
 def vowel_colons(text: str, colons: int) -> str:
-    """Colons after the last vowel letter (the held sound is not located; see lengthening)."""
+    """Colons after the last vowel letter (the held sound is not located; see lengthening), and
+    after any combining mark on it (an emphasis underline stays on its letter)."""
     for k in range(len(text) - 1, -1, -1):
         if text[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû":
-            return text[: k + 1] + ":" * colons + text[k + 1:]
+            end = k + 1
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1
+            return text[:end] + ":" * colons + text[end:]
     return text + ":" * colons
+
+
+def accent_span(text: str, where: Optional[dict]) -> tuple[int, int]:
+    """The letters of ``text`` an emphasis mark falls on: those of its accented syllable (``where``,
+    the mark's ``accented_syllable`` evidence: ``prosody.marks.accent``) where the spelling shows
+    that syllable (``spelling.syllable_of``), else the whole word."""
+    if where:
+        span = syllable_of(text, int(where["index"]), int(where["of"]))
+        if span is not None:
+            return span
+    return 0, len(text)
 
 
 def bracket(text: str, marks: WordMarks, *, opening: dict, closing: dict, intonation: dict) -> Token:

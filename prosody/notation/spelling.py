@@ -1,0 +1,67 @@
+"""Where a syllable lies in a word's letters, so that a mark on one syllable (the accented one of an
+emphasised word) can be written on it: underlined in Jefferson, in capitals in GAT2, after ``ˈ``
+in CHAT.
+
+A spelling rule, not a dictionary: the word's vowel letter groups are its syllables' nuclei (an
+English silent final ``e`` or ``-ed``/``-es`` ending dropped when the aligner heard one vowel fewer),
+and the consonant letters between two nuclei are split before the last consonant (``im|por|tant``,
+``ne|ver|the|less``), or before the last two where they can start an English syllable together (a
+stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter consonant sounds
+(``th``, ``sh``, ``ch``, ``ph``, ``wh``, ``gh``, ``ck``, ``ng``) are kept whole, and ``ck`` closes
+its syllable (``pock|et``). Where the groups do not match the number of vowels the aligner heard
+(``piano``, ``player``), no syllable is located and the caller marks the whole word.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_NUCLEUS = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœ]+", re.IGNORECASE)
+_DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
+_ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
+
+
+def _consonant_units(cluster: str) -> list[str]:
+    units, k = [], 0
+    while k < len(cluster):
+        two = cluster[k:k + 2].lower()
+        step = 2 if two in _DIGRAPHS else 1
+        units.append(cluster[k:k + step])
+        k += step
+    return units
+
+
+def _coda(units: list[str]) -> list[str]:
+    """The consonants between two nuclei that close the first syllable; the rest open the next."""
+    if units and units[-1].lower() == "ck":
+        return units
+    pair = tuple(u.lower() for u in units[-2:])
+    two = len(pair) == 2 and pair[0] in _ONSET_FIRST and pair[1] in _ONSET_SECOND and pair not in (("t", "l"), ("d", "l"))
+    return units[:len(units) - (2 if two else min(1, len(units)))]
+
+
+def _silent_e(text: str, start: int, end: int) -> bool:
+    """A last vowel group that is a lone ``e`` at the end, or before a final ``d``/``s``: a silent
+    final e ("make"), or an -ed / -es said without a vowel ("jumped")."""
+    return text[start:end].lower() == "e" and (end == len(text) or (end == len(text) - 1 and text[-1].lower() in "ds"))
+
+
+def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
+    """(start, end) character offsets of each of ``text``'s ``nuclei`` syllables, covering the
+    whole text in order; None when its spelling does not show that many vowel groups."""
+    groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
+    if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
+        groups = groups[:-1]
+    if nuclei < 1 or len(groups) != nuclei:
+        return None
+    starts = [0]
+    for (_, end), (start, _) in zip(groups, groups[1:]):
+        starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
+    return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]
+
+
+def syllable_of(text: str, index: int, nuclei: int) -> Optional[tuple[int, int]]:
+    """The character span of syllable ``index`` (0-based) of ``nuclei`` in ``text``, or None."""
+    spans = syllable_spans(text, nuclei)
+    return spans[index] if spans is not None and 0 <= index < len(spans) else None
