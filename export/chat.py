@@ -3,7 +3,8 @@
 One main tier per utterance with its time bullet (``\\x15start_end\\x15`` in milliseconds), the
 participants with their names, and the measured prosody in CHAT-CA symbols where CHAT has one:
 ``↑``/``↓`` pitch steps, ``◉..◉`` louder, ``°..°`` softer, ``∆..∆`` faster, ``∇..∇`` slower,
-``:`` lengthening, ``ˈ`` stress (emphasis), final pitch movements ``⇗`` rise, ``↗`` slight rise,
+``:`` lengthening (after the held vowel, as in Jefferson), ``ˈ`` stress (emphasis, before the
+accented syllable where it is located), final pitch movements ``⇗`` rise, ``↗`` slight rise,
 ``→`` level, ``↘`` slight fall, ``⇘`` fall, ``⌈..⌉``/``⌊..⌋`` overlaps, ``≈`` latching and timed
 pauses ``(0.7)`` / micropauses ``(.)``. CLAN requires ``@Media`` to name the file itself, so the
 .cha keeps the recording's stem.
@@ -18,7 +19,7 @@ from capture import atomic
 from capture.record import Transcript
 from export.common import bare_word, ms, speakers
 from export.decorations import Decor, decorate
-from prosody.notation.layout import PauseToken, accent_span, format_pause, lines
+from prosody.notation.layout import PauseToken, accent_span, format_pause, lines, vowel_colons
 
 FINAL = {"rise": "⇗", "slight_rise": "↗", "level": "→", "slight_fall": "↘", "fall": "⇘"}
 STRETCH = {"loud": "◉", "quiet": "°", "faster": "∆", "slower": "∇"}
@@ -66,7 +67,9 @@ def _token(word: str, d: Decor) -> str:
     if d.emphasis:  # the stress mark before the accented syllable, where it is located
         at = accent_span(word, d.accent)[0]
         word = f"{word[:at]}ˈ{word[at:]}"
-    text = f"{before}{step}{word}{':' * d.colons}{after}"
+    if d.colons:  # after the held sound, as in the Jefferson transcript
+        word = vowel_colons(word, d.colons, d.held_vowel)
+    text = f"{before}{step}{word}{after}"
     if d.final:
         text += " " + FINAL[d.final]
     if d.latch_after:

@@ -586,7 +586,7 @@ def test_a_sound_held_exactly_the_limit_longer_is_lengthening_as_its_evidence_sa
 
     t = _with_phones(make_transcript(regular_words(24, word_s=0.18, lengths={8: 0.33})))
     ctx = Context.build(t, load_thresholds())
-    label, _ratio, excess = max(lengthening.PhoneNorms(ctx).ratios(ctx, 8), key=lambda g: g[2])
+    label, _ratio, excess, _at = max(lengthening.PhoneNorms(ctx).ratios(ctx, 8), key=lambda g: g[2])
     assert label == "AA" and excess < 0.15  # the case this test is for
     (mark,) = of_type(annotate(t), "lengthening")
     assert mark.first_word == 8 and mark.evidence["phone_excess_s"] == mark.evidence["phone_excess_threshold_s"] == 0.15

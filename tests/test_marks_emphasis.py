@@ -354,3 +354,19 @@ def test_one_vowel_louder_and_the_other_longer_puts_the_accent_on_the_earlier():
     t = _aligned(t, 6, "garden", [("G", 0.04), ("AA", 0.2), ("R", 0.04), ("D", 0.04), ("AH", 0.1), ("N", None)])
     (mark,) = of_type(annotate(t), "emphasis")
     assert (mark.evidence["accented_syllable"]["index"], mark.evidence["accented_syllable"]["of"]) == (0, 2)
+
+
+def test_the_evidence_of_a_held_vowel_says_which_of_the_word_s_vowels_it_is():
+    """"morning" (M AO R N IH NG) with its first vowel held 0.5 s among words whose vowels are 0.24 s:
+    lengthening by that phone, ``held_vowel`` the first of two, and the colons after its letter."""
+    from prosody.notation.jefferson import render_jefferson
+    from test_marks import _with_phones
+
+    words = regular_words(24, lengths={8: 0.8})
+    t = _with_phones(make_transcript(words))
+    t = _aligned(t, 8, "morning", [("M", 0.05), ("AO", 0.5), ("R", 0.05), ("N", 0.05), ("IH", 0.08), ("NG", None)])
+    t = annotate(t)
+    (mark,) = of_type(t, "lengthening")
+    assert mark.first_word == 8 and mark.evidence["phone"] == "AO" and mark.evidence["by"] == "phone"
+    assert mark.evidence["held_vowel"] == {"index": 0, "of": 2}
+    assert "mo:rning" in render_jefferson(t)

@@ -186,3 +186,22 @@ def test_the_accented_syllable_is_underlined_or_capitalised_in_the_hand_written_
     u = "\u0332"
     assert render_jefferson(_accented()).splitlines()[2] == f"  1 S1: I{u}t{u}'s{u} r{u}e{u}a{u}l{u}ly IMP{u}O{u}R{u}TANT."
     assert render_gat2(_accented()).splitlines()[2] == "001 S1: IT'S REALly <<f> imPORtant.>"
+
+
+def test_colons_go_after_the_held_vowel_where_it_is_located():
+    """Jefferson's colons follow the sound held: "mo::rning" when the lengthening mark's evidence
+    names the first of the word's two vowels, "morni::ng" (the last vowel letter, as before) without
+    it; an underline on the letter stays on it."""
+    from prosody.notation.layout import vowel_colons
+
+    assert vowel_colons("morning", 2, {"index": 0, "of": 2}) == "mo::rning"
+    assert vowel_colons("morning", 2, None) == "morni::ng"
+    assert vowel_colons("morning", 1, {"index": 0, "of": 3}) == "morni:ng"  # the spelling does not show 3 vowels
+    assert vowel_colons("mo\u0332rning", 1, {"index": 0, "of": 2}) == "mo\u0332:rning"
+    words = [("Good", 0.0, 0.3, "S1"), ("morning.", 0.35, 1.3, "S1")]
+    t = make_transcript(words)
+    held = Mark(type="lengthening", start_s=0.35, end_s=1.3, first_word=1, last_word=1, speaker="S1", value=2,
+                confidence=1.0, evidence={"phone": "AO", "held_vowel": {"index": 0, "of": 2}})
+    t = replace(t, marks=(held,), utterances=(Utterance("S1", 0.0, 1.3, "", 0, 1),))
+    assert render_jefferson(t).splitlines()[2] == "  1 S1: Good mo::rning"
+    assert render_gat2(t).splitlines()[2] == "001 S1: good mo::rning"

@@ -24,9 +24,10 @@ syllable (from its last vowel on), so there the norms are scaled by the speaker'
 lengthening: the median over unit-final words of their rhyme's longest phone ratio, over the
 same median of the other words (at least 1). With fewer than 3 unit-final words (a short
 recording) that median cannot be taken, and ``default_final_factor`` stands in for it. The sounds
-before that rhyme are judged against the plain norms. The evidence names the held phone; the
-renderers still put the colons after the word's last vowel letter (a phone does not map onto
-letters reliably). A word that is also emphasised without its length counting, or with its
+before that rhyme are judged against the plain norms. The evidence names the held phone, and
+where it is a vowel, which of the word's vowels (``held_vowel``): the renderers put the colons
+after that vowel's letters where the spelling shows it (``mo::rning``), else after the word's last
+vowel letter (a held consonant, or a word drawn out as a whole). A word that is also emphasised without its length counting, or with its
 pitch and its length (an accented word drawn out), is emphasis, not lengthening
 (``emphasis.either``); one whose emphasis rests on loudness and length is lengthening, with those
 cues in ``emphasis_cues_passed``.
@@ -99,7 +100,7 @@ class PhoneNorms:
         for speaker, mine in ctx.by_speaker.items():
             # the longest phone of any rhyme is over its norm (a maximum over several ratios), so the
             # final words' rhymes are set against the other words' rhymes on that same measure
-            longest = {i: max((x for _, x, _ in self._ratios(ctx, i, 1.0, rhyme_only=True)), default=None)
+            longest = {i: max((x for _, x, *_ in self._ratios(ctx, i, 1.0, rhyme_only=True)), default=None)
                        for i in mine}
             at_end = [x for i, x in longest.items() if x is not None and i in finals]
             inside = [x for i, x in longest.items() if x is not None and i not in finals]
@@ -114,9 +115,10 @@ class PhoneNorms:
         norms, classes = self.by_speaker[speaker]
         return norms.get(label, classes[label in VOWELS])
 
-    def _ratios(self, ctx: Context, i: int, factor: float, *, rhyme_only: bool = False) -> list[tuple[str, float, float]]:
-        """(phone, ratio, excess) of word i's holdable phones, those of its final rhyme (from its last
-        vowel on) against their norms times ``factor``, the others against their norms."""
+    def _ratios(self, ctx: Context, i: int, factor: float, *, rhyme_only: bool = False) -> list[tuple[str, float, float, int]]:
+        """(phone, ratio, excess, its index in the word's phones) of word i's holdable phones, those
+        of its final rhyme (from its last vowel on) against their norms times ``factor``, the others
+        against their norms."""
         speaker = ctx.transcript.words[i].speaker
         phones = ctx.transcript.words[i].phones
         rhyme = max((k for k, p in enumerate(phones) if p.label in VOWELS), default=0)
@@ -128,11 +130,11 @@ class PhoneNorms:
             if norm:
                 expected = norm * (factor if k >= rhyme else 1.0)
                 sounding = phone_s(ctx, p, speaker)
-                out.append((p.label, sounding / expected, sounding - expected))
+                out.append((p.label, sounding / expected, sounding - expected, k))
         return out
 
-    def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float]]:
-        """(phone, duration / norm, seconds beyond the norm) for each holdable phone of word i
+    def ratios(self, ctx: Context, i: int) -> list[tuple[str, float, float, int]]:
+        """(phone, duration / norm, seconds beyond the norm, index) for each holdable phone of word i
         (worked out once per word: each word is also a neighbour of four others)."""
         if i not in self._ratio_cache:
             factor = self.final_factor[ctx.transcript.words[i].speaker] if i in self.finals else 1.0
@@ -142,7 +144,7 @@ class PhoneNorms:
     def word_ratio(self, ctx: Context, i: int) -> Optional[float]:
         """Geometric mean of the word's phone ratios: how slowly the whole word was said."""
         got = self.ratios(ctx, i)
-        return math.exp(float(np.mean([math.log(x) for _, x, _ in got]))) if got else None
+        return math.exp(float(np.mean([math.log(x) for _, x, *_ in got]))) if got else None
 
 
 def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
@@ -181,9 +183,9 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             got = phones.ratios(ctx, i) if words[i].phones else []
             if not got:
                 continue
-            label, mine, excess = max(got, key=lambda g: g[2])
+            label, mine, excess, at = max(got, key=lambda g: g[2])
             whole = phones.word_ratio(ctx, i)
-            whole_excess = sum(max(0.0, e) for _, _, e in got)
+            whole_excess = sum(max(0.0, g[2]) for g in got)
             # judged on the numbers the evidence shows (durations come in 10 ms frames, and 0.27 s
             # - 0.12 s is 0.1499... in floating point)
             shown = {"phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
@@ -199,7 +201,9 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
                 continue  # a sound held about as much as the slow stretch around it holds its words
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
-            evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word",
+            vowels = [k for k, p in enumerate(words[i].phones) if p.label in VOWELS]
+            held_vowel = {"index": vowels.index(at), "of": len(vowels)} if by_phone and at in vowels else None
+            evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word", "held_vowel": held_vowel,
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                         "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,

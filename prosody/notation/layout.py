@@ -9,7 +9,8 @@ import unicodedata
 from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
-from prosody.notation.spelling import syllable_of
+from prosody.notation.spelling import nucleus_spans, syllable_of
+from prosody.syllables import count_syllables
 
 
 @dataclass(frozen=True)
@@ -276,16 +277,27 @@ def render_talk(
     return "\n".join(header + align_overlaps(rows)) + "\n"
 
 
-def vowel_colons(text: str, colons: int) -> str:
-    """Colons after the last vowel letter (the held sound is not located; see lengthening), and
-    after any combining mark on it (an emphasis underline stays on its letter)."""
-    for k in range(len(text) - 1, -1, -1):
-        if text[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû":
-            end = k + 1
-            while end < len(text) and unicodedata.combining(text[end]):
-                end += 1
-            return text[:end] + ":" * colons + text[end:]
-    return text + ":" * colons
+def vowel_colons(text: str, colons: int, held: Optional[dict] = None) -> str:
+    """Colons after the held vowel's letters (``held``, a lengthening mark's ``held_vowel``
+    evidence) where the spelling shows them (``spelling.nucleus_spans``), else after the last vowel
+    letter sounded (a silent final e skipped: ``ma:de``; a held consonant or a word drawn out as a
+    whole is not placed); after any combining mark on that letter (an emphasis underline stays on
+    its letter)."""
+    letters = [k for k, c in enumerate(text) if not unicodedata.combining(c)]
+    plain = "".join(text[k] for k in letters)
+    nuclei = nucleus_spans(plain, int(held["of"])) if held else None
+    if nuclei is not None and 0 <= int(held["index"]) < len(nuclei):
+        last = nuclei[int(held["index"])][1] - 1
+    elif (sounded := nucleus_spans(plain, count_syllables(plain))) is not None:
+        last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
+    else:
+        last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû"), None)
+    if last is None:
+        return text + ":" * colons
+    end = letters[last] + 1
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return text[:end] + ":" * colons + text[end:]
 
 
 def accent_span(text: str, where: Optional[dict]) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Where a syllable lies in a word's letters, so that a mark on one syllable (the accented one of an
 emphasised word) can be written on it: underlined in Jefferson, in capitals in GAT2, after ``ˈ``
-in CHAT.
+in CHAT; and where its vowel letters end, for the colons of a held vowel (``mo::rning``).
 
 A spelling rule, not a dictionary: the word's vowel letter groups are its syllables' nuclei (an
 English silent final ``e`` or ``-ed``/``-es`` ending dropped when the aligner heard one vowel fewer),
@@ -47,13 +47,20 @@ def _silent_e(text: str, start: int, end: int) -> bool:
     return text[start:end].lower() == "e" and (end == len(text) or (end == len(text) - 1 and text[-1].lower() in "ds"))
 
 
-def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
-    """(start, end) character offsets of each of ``text``'s ``nuclei`` syllables, covering the
-    whole text in order; None when its spelling does not show that many vowel groups."""
+def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
+    """(start, end) character offsets of the vowel letters of each of ``text``'s ``nuclei``
+    syllables; None when its spelling does not show that many vowel groups."""
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
-    if nuclei < 1 or len(groups) != nuclei:
+    return groups if nuclei >= 1 and len(groups) == nuclei else None
+
+
+def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
+    """(start, end) character offsets of each of ``text``'s ``nuclei`` syllables, covering the
+    whole text in order; None when its spelling does not show that many vowel groups."""
+    groups = nucleus_spans(text, nuclei)
+    if groups is None:
         return None
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
