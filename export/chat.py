@@ -54,7 +54,7 @@ def participant_codes(transcript: Transcript) -> dict[str, str]:
     return codes
 
 
-def _token(word: str, d: Decor) -> str:
+def _token(word: str, d: Decor, language: str | None) -> str:
     before = "".join(STRETCH[k] for k in d.opens if k in STRETCH)
     after = "".join(STRETCH[k] for k in reversed(d.closes) if k in STRETCH)
     if d.overlap_open is not None:
@@ -68,7 +68,7 @@ def _token(word: str, d: Decor) -> str:
         at = accent_span(word, d.accent)[0]
         word = f"{word[:at]}ˈ{word[at:]}"
     if d.colons:  # after the held sound, as in the Jefferson transcript
-        word = vowel_colons(word, d.colons, d.held_vowel)
+        word = vowel_colons(word, d.colons, d.held_vowel, language=language)
     text = f"{before}{step}{word}{after}"
     if d.final:
         text += " " + FINAL[d.final]
@@ -114,7 +114,7 @@ def render_chat(transcript: Transcript, *, stem: str) -> str:
             word = chat_word(token.word.text)
             if not word:
                 continue
-            tokens.append(_token(word, decor[token.index]))
+            tokens.append(_token(word, decor[token.index], transcript.language))
             first_s = token.word.start_s if first_s is None else first_s
             last_s = token.word.end_s
         while tokens and tokens[-1].startswith("("):

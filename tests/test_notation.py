@@ -205,3 +205,10 @@ def test_colons_go_after_the_held_vowel_where_it_is_located():
     t = replace(t, marks=(held,), utterances=(Utterance("S1", 0.0, 1.3, "", 0, 1),))
     assert render_jefferson(t).splitlines()[2] == "  1 S1: Good mo::rning"
     assert render_gat2(t).splitlines()[2] == "001 S1: good mo::rning"
+
+
+def test_colons_skip_a_silent_final_e_only_in_english():
+    from prosody.notation.layout import vowel_colons
+
+    assert vowel_colons("made", 1, language="en") == "ma:de"
+    assert vowel_colons("Name", 1, language="de") == "Name:"  # German: the e is said

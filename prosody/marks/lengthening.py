@@ -26,11 +26,11 @@ same median of the other words (at least 1). With fewer than 3 unit-final words 
 recording) that median cannot be taken, and ``default_final_factor`` stands in for it. The sounds
 before that rhyme are judged against the plain norms. The evidence names the held phone, and
 where it is a vowel, which of the word's vowels (``held_vowel``): the renderers put the colons
-after that vowel's letters where the spelling shows it (``mo::rning``), else after the word's last
-vowel letter (a held consonant, or a word drawn out as a whole). A word that is also emphasised without its length counting, or with its
-pitch and its length (an accented word drawn out), is emphasis, not lengthening
-(``emphasis.either``); one whose emphasis rests on loudness and length is lengthening, with those
-cues in ``emphasis_cues_passed``.
+after that vowel's letters where the spelling shows it (``mo::rning``), else after the last vowel
+sounded (a held consonant, or a word drawn out as a whole). A word that is also emphasised
+without its length counting, or with its pitch and its length (an accented word drawn out), is
+emphasis, not lengthening (``emphasis.either``); one whose emphasis rests on loudness and length
+is lengthening, with those cues in ``emphasis_cues_passed``.
 
 In a recording without phones (other languages, or ``--no-align``) the rule falls back on the
 *held* sound: each word's longest run of frames near its loudest level (``held_s``, see

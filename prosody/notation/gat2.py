@@ -27,7 +27,8 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
         a, b = accent_span(text, kinds["emphasis"].evidence.get("accented_syllable"))
         text = text[:a] + text[a:b].upper() + text[b:]
     if "lengthening" in kinds:
-        text = vowel_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence.get("held_vowel"))
+        text = vowel_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence.get("held_vowel"),
+                            language=transcript.language)
     return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 

@@ -277,18 +277,18 @@ def render_talk(
     return "\n".join(header + align_overlaps(rows)) + "\n"
 
 
-def vowel_colons(text: str, colons: int, held: Optional[dict] = None) -> str:
+def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, language: Optional[str] = None) -> str:
     """Colons after the held vowel's letters (``held``, a lengthening mark's ``held_vowel``
     evidence) where the spelling shows them (``spelling.nucleus_spans``), else after the last vowel
-    letter sounded (a silent final e skipped: ``ma:de``; a held consonant or a word drawn out as a
-    whole is not placed); after any combining mark on that letter (an emphasis underline stays on
-    its letter)."""
+    letter sounded (in English a silent final e skipped: ``ma:de``; a held consonant or a word drawn
+    out as a whole is not placed); after any combining mark on that letter (an emphasis underline
+    stays on its letter)."""
     letters = [k for k, c in enumerate(text) if not unicodedata.combining(c)]
     plain = "".join(text[k] for k in letters)
     nuclei = nucleus_spans(plain, int(held["of"])) if held else None
     if nuclei is not None and 0 <= int(held["index"]) < len(nuclei):
         last = nuclei[int(held["index"])][1] - 1
-    elif (sounded := nucleus_spans(plain, count_syllables(plain))) is not None:
+    elif (sounded := nucleus_spans(plain, count_syllables(plain, language=language))) is not None:
         last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
     else:
         last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû"), None)
