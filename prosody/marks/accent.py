@@ -36,7 +36,8 @@ def _z(values: list[float]) -> np.ndarray:
 def accented_syllable(ctx: Context, i: int) -> Optional[dict]:
     """{``index`` (0-based, of the word's vowels), ``of`` (how many), ``phone``, ``start_s``,
     ``end_s``} of word i's accented vowel, or None for a word with fewer than two aligned vowels
-    (a word of one syllable, or one without phones: the whole word is marked)."""
+    (a word of one syllable, or one without phones: the whole word is marked) or with a vowel
+    outside the intensity track."""
     from prosody.marks.lengthening import VOWELS, phone_s  # lengthening imports emphasis, which calls this
 
     w = ctx.transcript.words[i]
