@@ -270,7 +270,6 @@ def test_a_step_is_measured_against_the_whole_preceding_word():
     assert steps[0].evidence["step_st"] == pytest.approx(5.5, abs=0.05)
 
 
-
 @pytest.mark.parametrize("word_3_db, word_6_db, loudness_above_db, emphasised",
                          [(67, 73.2, 3.2, True), (55, 73.2, 0.2, False), (55, 76.5, 3.5, True)])
 def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, word_6_db, loudness_above_db, emphasised):
@@ -289,7 +288,6 @@ def test_the_loudness_cue_leaves_out_neighbours_that_are_quiet(word_3_db, word_6
     assert (6 in marked) is emphasised
     if emphasised:
         assert marked[6].evidence["quiet_neighbours_left_out"] == ([3] if word_3_db == 55 else [])
-
 
 
 def _aligned(t, k, text, phones):
