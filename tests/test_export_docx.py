@@ -61,6 +61,8 @@ def test_header_details_and_key(docx_file):
 def test_runs_of_turns_combining_low_lines_into_underlined_runs():
     assert runs_of("so c\u0332a\u0332f\u0332e\u0301\u0332 was") == [("so ", False), ("cafe\u0301", True), (" was", False)]
     assert runs_of("") == []
+    # an accented syllable: only its letters are underlined in Word
+    assert runs_of("recommend\u0332a\u0332tions") == [("recommen", False), ("da", True), ("tions", False)]
 
 
 def _pgm(path: Path) -> np.ndarray:
