@@ -39,8 +39,9 @@ from bench.bench_marks import UNEDITED  # noqa: E402
 from capture.record import Transcript  # noqa: E402
 from prosody.features import frame_range  # noqa: E402
 from prosody.marks import annotate  # noqa: E402
+from prosody.marks.accent import vowel_cues  # noqa: E402
 from prosody.marks.context import Context  # noqa: E402
-from prosody.marks.lengthening import VOWELS, phone_s  # noqa: E402
+from prosody.marks.lengthening import VOWELS  # noqa: E402
 from prosody.thresholds import load_thresholds  # noqa: E402
 
 SELECTORS = ("rule", "first", "f0_peak", "loudest", "longest")
@@ -71,25 +72,22 @@ def primary_stress(entries: dict, text: str, labels: list[str]) -> int | None:
     return None
 
 
-def vowel_measures(ctx: Context, i: int) -> dict[str, list[float]]:
-    w = ctx.transcript.words[i]
-    f0, db = ctx.f0_of(w.speaker), ctx.db_of(w.speaker)
-    out: dict[str, list[float]] = {"f0_peak": [], "loudest": [], "longest": []}
-    for p in (p for p in w.phones if p.label in VOWELS):
-        frames = frame_range(p.start_s, p.end_s, hop_s=ctx.hop_s, n_frames=len(db))
-        voiced = f0[frames][np.isfinite(f0[frames]) & (f0[frames] > 0)]
-        out["f0_peak"].append(float(np.percentile(voiced, 90)) if len(voiced) else -np.inf)
-        out["loudest"].append(float(np.percentile(db[frames], 90)) if len(db[frames]) else -np.inf)
-        out["longest"].append(phone_s(ctx, p, w.speaker))
-    return out
-
-
 def picks(ctx: Context, mark) -> dict[str, int] | None:
+    """The vowel each selector takes for an emphasis mark's word (the rule's from its evidence), or
+    None where the rule named none."""
     where = mark.evidence.get("accented_syllable")
-    if not where:
+    cues = vowel_cues(ctx, mark.first_word)
+    if not where or cues is None:
         return None
-    measured = vowel_measures(ctx, mark.first_word)
-    return {"rule": where["index"], "first": 0, **{k: int(np.argmax(v)) for k, v in measured.items()}}
+    vowels, levels, lengths = cues
+    f0 = ctx.f0_of(ctx.transcript.words[mark.first_word].speaker)
+    peaks = []
+    for p in vowels:
+        frames = f0[frame_range(p.start_s, p.end_s, hop_s=ctx.hop_s, n_frames=len(f0))]
+        voiced = frames[np.isfinite(frames) & (frames > 0)]
+        peaks.append(float(np.percentile(voiced, 90)) if len(voiced) else -np.inf)
+    return {"rule": where["index"], "first": 0, "f0_peak": int(np.argmax(peaks)),
+            "loudest": int(np.argmax(levels)), "longest": int(np.argmax(lengths))}
 
 
 def transcripts(sets: list[Path], works: list[Path]):

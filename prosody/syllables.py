@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_VOWEL_GROUP = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœ]+")
+VOWEL_LETTERS = "aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœ"  # lower case; a run of them is a syllable's nucleus
+_VOWEL_GROUP = re.compile(f"[{VOWEL_LETTERS}]+")
 _DIGIT_SYLLABLES = {"0": 2, "1": 1, "2": 1, "3": 1, "4": 1, "5": 1, "6": 1, "7": 2, "8": 1, "9": 1}
 
 

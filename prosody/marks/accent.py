@@ -33,11 +33,10 @@ def _z(values: list[float]) -> np.ndarray:
     return (a - a.mean()) / spread if spread > 0 else np.zeros_like(a)
 
 
-def accented_syllable(ctx: Context, i: int) -> Optional[dict]:
-    """{``index`` (0-based, of the word's vowels), ``of`` (how many), ``phone``, ``start_s``,
-    ``end_s``} of word i's accented vowel, or None for a word with fewer than two aligned vowels
-    (a word of one syllable, or one without phones: the whole word is marked) or with a vowel
-    outside the intensity track."""
+def vowel_cues(ctx: Context, i: int) -> Optional[tuple[list, list[float], list[float]]]:
+    """Word i's aligned vowels with each one's level (90th percentile of its frames, dB) and log
+    sounding length; None for a word with fewer than two aligned vowels or with a vowel outside the
+    intensity track."""
     from prosody.marks.lengthening import VOWELS, phone_s  # lengthening imports emphasis, which calls this
 
     w = ctx.transcript.words[i]
@@ -52,6 +51,17 @@ def accented_syllable(ctx: Context, i: int) -> Optional[dict]:
             return None
         levels.append(float(np.percentile(frames, 90)))
         lengths.append(float(np.log(phone_s(ctx, p, w.speaker))))
+    return vowels, levels, lengths
+
+
+def accented_syllable(ctx: Context, i: int) -> Optional[dict]:
+    """{``index`` (0-based, of the word's vowels), ``of`` (how many), ``phone``, ``start_s``,
+    ``end_s``} of word i's accented vowel, or None where ``vowel_cues`` has none (a word of one
+    syllable, or one without phones: the whole word is marked)."""
+    cues = vowel_cues(ctx, i)
+    if cues is None:
+        return None
+    vowels, levels, lengths = cues
     score = _z(levels) + _z(lengths)
     k = int(np.flatnonzero(score >= score.max() - 1e-9)[0])
     return {"index": k, "of": len(vowels), "phone": vowels[k].label,

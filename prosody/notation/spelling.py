@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-_NUCLEUS = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœ]+", re.IGNORECASE)
+from prosody.syllables import VOWEL_LETTERS
+
+_NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups the syllable counter counts
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
