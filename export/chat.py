@@ -19,7 +19,7 @@ from capture import atomic
 from capture.record import Transcript
 from export.common import bare_word, ms, speakers
 from export.decorations import Decor, decorate
-from prosody.notation.layout import PauseToken, accent_span, format_pause, lines, vowel_colons
+from prosody.notation.layout import PauseToken, accent_span, format_pause, held_colons, lines
 
 FINAL = {"rise": "⇗", "slight_rise": "↗", "level": "→", "slight_fall": "↘", "fall": "⇘"}
 STRETCH = {"loud": "◉", "quiet": "°", "faster": "∆", "slower": "∇"}
@@ -68,7 +68,7 @@ def _token(word: str, d: Decor, language: str | None) -> str:
         at = accent_span(word, d.accent)[0]
         word = f"{word[:at]}ˈ{word[at:]}"
     if d.colons:  # after the held sound, as in the Jefferson transcript
-        word = vowel_colons(word, d.colons, d.held_vowel, language=language)
+        word = held_colons(word, d.colons, d.held, language=language)
     text = f"{before}{step}{word}{after}"
     if d.final:
         text += " " + FINAL[d.final]

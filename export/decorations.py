@@ -26,7 +26,7 @@ class Decor:
     quiet: bool = False
     step: Optional[str] = None  # "up" / "down": a pitch step before the word
     colons: int = 0  # lengthening
-    held_vowel: Optional[dict] = None  # which vowel was held (``prosody.marks.lengthening``), if located
+    held: Optional[dict] = None  # the lengthening mark's evidence: which sound was held (``prosody.marks.lengthening``)
     final: Optional[str] = None  # one of INTONATIONS, after the word
     opens: list[str] = field(default_factory=list)  # stretch kinds starting at this word
     closes: list[str] = field(default_factory=list)  # stretch kinds ending at this word
@@ -115,7 +115,7 @@ def decorate(transcript: Transcript) -> list[Decor]:
             for i in ids:
                 decor[i].colons = max(1, colons)
             if len(ids) == 1:
-                first.held_vowel = (mark.evidence or {}).get("held_vowel")
+                first.held = mark.evidence
         elif mark.type == "overlap":
             number = _overlap_number(mark, k)
             top = transcript.words[ids[0]].start_s <= earliest[number] + 1e-9

@@ -368,3 +368,25 @@ def test_the_evidence_of_a_held_vowel_says_which_of_the_word_s_vowels_it_is():
     assert mark.first_word == 8 and mark.evidence["phone"] == "AO" and mark.evidence["by"] == "phone"
     assert mark.evidence["held_vowel"] == {"index": 0, "of": 2}
     assert "mo:rning" in render_jefferson(t)
+
+
+def test_the_evidence_of_a_held_consonant_says_where_it_is_and_the_colons_follow_it():
+    """"plans" (P L AE N Z) with its N held 0.45 s among words whose N is 0.06 s: lengthening by
+    that phone, ``held_consonant`` the first of the two consonants after the word's one vowel, and
+    the colons after its letter ("plan:::s"), in Jefferson, GAT2 and CHAT alike."""
+    from export.chat import render_chat
+    from prosody.notation.gat2 import render_gat2
+    from prosody.notation.jefferson import render_jefferson
+    from test_marks import _with_phones
+
+    words = regular_words(24, lengths={8: 0.8})
+    t = _with_phones(make_transcript(words), first="N")
+    t = _aligned(t, 8, "plans", [("P", 0.05), ("L", 0.05), ("AE", 0.2), ("N", 0.45), ("Z", None)])
+    t = annotate(t)
+    (mark,) = of_type(t, "lengthening")
+    assert mark.first_word == 8 and mark.evidence["phone"] == "N" and mark.evidence["by"] == "phone"
+    assert mark.evidence["held_vowel"] is None
+    assert mark.evidence["held_consonant"] == {"after_vowel": 0, "vowels": 1, "index": 0, "of": 2}
+    colons = ":" * mark.value
+    assert f"plan{colons}s" in render_jefferson(t) and f"plan{colons}s" in render_gat2(t)
+    assert f"plan{colons}s" in render_chat(t, stem="plans")

@@ -207,6 +207,27 @@ def test_colons_go_after_the_held_vowel_where_it_is_located():
     assert render_gat2(t).splitlines()[2] == "001 S1: good mo::rning"
 
 
+@pytest.mark.parametrize("word, where, expected", [
+    ("plans", (0, 1, 0, 2), "plan::s"),  # P L AE N Z, the N held
+    ("so", (-1, 1, 0, 1), "s::o"),  # a held sound before the first vowel
+    ("things", (0, 1, 0, 2), "thing::s"),  # "ng" one sound
+    ("morning", (0, 2, 1, 2), "morn::ing"),  # M AO R N IH NG, the N between the vowels
+    ("suggested", (1, 3, 0, 2), "sugges::ted"),
+    ("well", (0, 1, 0, 1), "well::"),  # a doubled letter one sound
+    ("made", (0, 1, 0, 1), "mad::e"),  # a silent e is not a consonant
+    ("fox", (0, 1, 1, 2), "fo::x"),  # "x" is two sounds (K S): not located, after the vowel as before
+])
+def test_colons_go_after_a_held_consonant_where_the_spelling_shows_it(word, where, expected):
+    """Jefferson's colons follow the sound held, a consonant too ("plan::s" for a held N, not
+    "pla::ns"); where the spelling has not as many consonant units as the aligner heard consonants
+    there ("fox": K S in one letter), the colons go after the last vowel sounded, as before."""
+    from prosody.notation.layout import held_colons
+
+    after_vowel, vowels, index, of = where
+    held = {"held_consonant": {"after_vowel": after_vowel, "vowels": vowels, "index": index, "of": of}}
+    assert held_colons(word, 2, held, language="en") == expected
+
+
 def test_colons_skip_a_silent_final_e_only_in_english():
     from prosody.notation.layout import vowel_colons
 

@@ -25,9 +25,10 @@ lengthening: the median over unit-final words of their rhyme's longest phone rat
 same median of the other words (at least 1). With fewer than 3 unit-final words (a short
 recording) that median cannot be taken, and ``default_final_factor`` stands in for it. The sounds
 before that rhyme are judged against the plain norms. The evidence names the held phone, and
-where it is a vowel, which of the word's vowels (``held_vowel``): the renderers put the colons
-after that vowel's letters where the spelling shows it (``mo::rning``), else after the last vowel
-sounded (a held consonant, or a word drawn out as a whole). A word that is also emphasised
+where it is a vowel, which of the word's vowels (``held_vowel``), where a consonant, which of the
+consonants between which vowels (``held_consonant``): the renderers put the colons after that
+sound's letters where the spelling shows it (``mo::rning``, ``plan::s``), else after the last vowel
+sounded (and for a word drawn out as a whole). A word that is also emphasised
 without its length counting, or with its pitch and its length (an accented word drawn out), is
 emphasis, not lengthening (``emphasis.either``); one whose emphasis rests on loudness and length
 is lengthening, with those cues in ``emphasis_cues_passed``.
@@ -147,6 +148,17 @@ class PhoneNorms:
         return math.exp(float(np.mean([math.log(x) for _, x, *_ in got]))) if got else None
 
 
+def held_consonant(at: int, vowels: list[int], n_phones: int) -> dict:
+    """Where held consonant ``at`` (an index into a word's ``n_phones`` phones) sits: after which of
+    the word's vowels (their indices ``vowels``; -1 before the first), and which of the consonants
+    between that vowel and the next (or the word's edge) it is, for the renderers' colons."""
+    before = [k for k in vowels if k < at]
+    after = [k for k in vowels if k > at]
+    first = before[-1] + 1 if before else 0
+    last = after[0] if after else n_phones
+    return {"after_vowel": len(before) - 1, "vowels": len(vowels), "index": at - first, "of": last - first}
+
+
 def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
     """The largest whole-word ratio (``PhoneNorms.word_ratio``) of the words within
     ``slow_neighbour_words`` either side, when it reaches ``slow_neighbour_ratio``: word i is then in
@@ -204,6 +216,7 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             vowels = [k for k, p in enumerate(words[i].phones) if p.label in VOWELS]
             held_vowel = {"index": vowels.index(at), "of": len(vowels)} if by_phone and at in vowels else None
             evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word", "held_vowel": held_vowel,
+                        "held_consonant": held_consonant(at, vowels, len(words[i].phones)) if by_phone and at not in vowels else None,
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                         "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from capture.record import Transcript
 from prosody.notation.jefferson import pause_text
-from prosody.notation.layout import Token, WordMarks, accent_span, bracket, render_talk, strip_punctuation, vowel_colons
+from prosody.notation.layout import Token, WordMarks, accent_span, bracket, held_colons, render_talk, strip_punctuation
 
 INTONATION = {"fall": ".", "slight_fall": ";", "level": "-", "slight_rise": ",", "rise": "?"}
 OPEN = {"overlap": "[", "tempo:faster": "<<all> ", "tempo:slower": "<<len> ", "loud": "<<f> ", "quiet": "<<p> "}
@@ -27,8 +27,8 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
         a, b = accent_span(text, kinds["emphasis"].evidence.get("accented_syllable"))
         text = text[:a] + text[a:b].upper() + text[b:]
     if "lengthening" in kinds:
-        text = vowel_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence.get("held_vowel"),
-                            language=transcript.language)
+        text = held_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence,
+                           language=transcript.language)
     return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 

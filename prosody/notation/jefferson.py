@@ -11,7 +11,7 @@ whole word. The recogniser's punctuation and capitals are dropped: they would re
 from __future__ import annotations
 
 from capture.record import Mark, Transcript
-from prosody.notation.layout import Token, WordMarks, accent_span, bracket, render_talk, strip_punctuation, vowel_colons
+from prosody.notation.layout import Token, WordMarks, accent_span, bracket, held_colons, render_talk, strip_punctuation
 
 UNDERLINE = "\u0332"
 INTONATION = {"fall": ".", "slight_fall": ",", "level": ",", "slight_rise": "¿", "rise": "?"}
@@ -34,8 +34,8 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
         a, b = accent_span(text, kinds["emphasis"].evidence.get("accented_syllable"))
         text = text[:a] + "".join(c + UNDERLINE if c.isalnum() else c for c in text[a:b]) + text[b:]
     if "lengthening" in kinds:
-        text = vowel_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence.get("held_vowel"),
-                            language=transcript.language)
+        text = held_colons(text, int(kinds["lengthening"].value), kinds["lengthening"].evidence,
+                           language=transcript.language)
     return bracket(text, marks, opening=OPEN, closing=CLOSE, intonation=INTONATION)
 
 

@@ -9,7 +9,7 @@ import unicodedata
 from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
-from prosody.notation.spelling import nucleus_spans, syllable_of
+from prosody.notation.spelling import consonant_span, nucleus_spans, syllable_of
 from prosody.syllables import count_syllables
 
 
@@ -277,14 +277,42 @@ def render_talk(
     return "\n".join(header + align_overlaps(rows)) + "\n"
 
 
+def held_colons(text: str, colons: int, evidence: Optional[dict] = None, *, language: Optional[str] = None) -> str:
+    """A lengthening mark's colons in ``text``: after the held consonant's letters where its
+    evidence locates it (``held_consonant``) and the spelling shows it (``spelling.consonant_span``:
+    ``plan::s``), else as ``vowel_colons`` places them (the held vowel, or the last vowel sounded)."""
+    evidence = evidence or {}
+    consonant = evidence.get("held_consonant")
+    if consonant:
+        letters, plain = _letters(text)
+        span = consonant_span(plain, **{k: int(consonant[k]) for k in ("after_vowel", "vowels", "index", "of")})
+        if span is not None:
+            return _colons_after(text, letters[span[1] - 1], colons)
+    return vowel_colons(text, colons, evidence.get("held_vowel"), language=language)
+
+
+def _letters(text: str) -> tuple[list[int], str]:
+    """The offsets of ``text``'s letters (not its combining marks) and those letters alone."""
+    letters = [k for k, c in enumerate(text) if not unicodedata.combining(c)]
+    return letters, "".join(text[k] for k in letters)
+
+
+def _colons_after(text: str, at: int, colons: int) -> str:
+    """``colons`` colons after character ``at`` and any combining mark on it (an emphasis underline
+    stays on its letter)."""
+    end = at + 1
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return text[:end] + ":" * colons + text[end:]
+
+
 def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, language: Optional[str] = None) -> str:
     """Colons after the held vowel's letters (``held``, a lengthening mark's ``held_vowel``
     evidence) where the spelling shows them (``spelling.nucleus_spans``), else after the last vowel
-    letter sounded (in English a silent final e skipped: ``ma:de``; a held consonant or a word drawn
-    out as a whole is not placed); after any combining mark on that letter (an emphasis underline
-    stays on its letter)."""
-    letters = [k for k, c in enumerate(text) if not unicodedata.combining(c)]
-    plain = "".join(text[k] for k in letters)
+    letter sounded (in English a silent final e skipped: ``ma:de``; a word drawn out as a whole,
+    or a held consonant the spelling does not show, is not placed); after any combining mark on
+    that letter."""
+    letters, plain = _letters(text)
     nuclei = nucleus_spans(plain, int(held["of"])) if held else None
     if nuclei is not None and 0 <= int(held["index"]) < len(nuclei):
         last = nuclei[int(held["index"])][1] - 1
@@ -294,10 +322,7 @@ def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, languag
         last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû"), None)
     if last is None:
         return text + ":" * colons
-    end = letters[last] + 1
-    while end < len(text) and unicodedata.combining(text[end]):
-        end += 1
-    return text[:end] + ":" * colons + text[end:]
+    return _colons_after(text, letters[last], colons)
 
 
 def accent_span(text: str, where: Optional[dict]) -> tuple[int, int]:

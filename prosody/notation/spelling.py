@@ -10,6 +10,12 @@ stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter con
 (``th``, ``sh``, ``ch``, ``ph``, ``wh``, ``gh``, ``ck``, ``ng``) are kept whole, and ``ck`` closes
 its syllable (``pock|et``). Where the groups do not match the number of vowels the aligner heard
 (``piano``, ``player``), no syllable is located and the caller marks the whole word.
+
+A held consonant is found the same way: the consonant letters between two nuclei (or before the
+first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
+unit (``ll``, ``ss``), and where there are as many units as the aligner heard consonants there,
+the held one's unit is the letters it was spelt with (``plan::s``, ``s::o``); where they differ
+(``x`` for two sounds, a silent ``gh``) it is not located.
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ from typing import Optional
 from prosody.syllables import VOWEL_LETTERS
 
 _NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups the syllable counter counts
+_CONSONANTS = re.compile(f"[^{VOWEL_LETTERS}\\W\\d_]+", re.IGNORECASE)
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
 
-def _consonant_units(cluster: str) -> list[str]:
+def _consonant_units(cluster: str, *, doubled: bool = False) -> list[str]:
+    """The cluster's consonant sounds as spelt: two-letter ones kept whole, and with ``doubled`` a
+    doubled letter too (one sound inside a syllable; between two it is split: ``sum|mer``)."""
     units, k = [], 0
     while k < len(cluster):
         two = cluster[k:k + 2].lower()
-        step = 2 if two in _DIGRAPHS else 1
+        step = 2 if two in _DIGRAPHS or (doubled and len(two) == 2 and two[0] == two[1]) else 1
         units.append(cluster[k:k + step])
         k += step
     return units
@@ -74,3 +83,21 @@ def syllable_of(text: str, index: int, nuclei: int) -> Optional[tuple[int, int]]
     """The character span of syllable ``index`` (0-based) of ``nuclei`` in ``text``, or None."""
     spans = syllable_spans(text, nuclei)
     return spans[index] if spans is not None and 0 <= index < len(spans) else None
+
+
+def consonant_span(text: str, *, after_vowel: int, vowels: int, index: int, of: int) -> Optional[tuple[int, int]]:
+    """The character span of a consonant sound: the ``index``-th (0-based) of the ``of`` consonants
+    the aligner heard after vowel ``after_vowel`` (-1: before the first) of the word's ``vowels``,
+    or None where the spelling does not show that many consonant units there."""
+    nuclei = nucleus_spans(text, vowels)
+    if nuclei is None or not -1 <= after_vowel < len(nuclei):
+        return None
+    start = nuclei[after_vowel][1] if after_vowel >= 0 else 0
+    end = nuclei[after_vowel + 1][0] if after_vowel + 1 < len(nuclei) else len(text)
+    units = []  # (start, end) of each consonant unit; a silent e or an apostrophe between them skipped
+    for run in _CONSONANTS.finditer(text, start, end):
+        at = run.start()
+        for unit in _consonant_units(run.group(), doubled=True):
+            units.append((at, at + len(unit)))
+            at += len(unit)
+    return units[index] if len(units) == of and 0 <= index < of else None
