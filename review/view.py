@@ -1,6 +1,8 @@
 """The transcript page's data: the corrected transcript laid out as lines (``view_model``, sent
 again after every correction) and what corrections never change (``tracks_model``, sent once):
-the pitch and intensity tracks and the marks' evidence.
+the pitch and intensity tracks and the marks' evidence. An emphasis mark whose accented syllable is
+located in its word's spelling carries that syllable's letters (``syllable``), which the page
+underlines as the Jefferson transcript does.
 
 Word and mark indices sent to the browser come in pairs: the corrected index (what is shown)
 and the original index (what an edit names, see ``review.corrections``).
@@ -14,7 +16,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from capture.record import Transcript
+from capture.record import Mark, Transcript
+from prosody.notation.spelling import syllable_of
 from review.corrections import Corrected
 
 # Colour-blind-safe palette (Okabe & Ito), one colour per speaker in order of first speech.
@@ -109,6 +112,7 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
             "orig": orig, "type": m.type, "start_s": m.start_s, "end_s": m.end_s, "first": first, "last": last,
             "speaker": shown.speaker, "value": m.value, "confidence": m.confidence,
             "status": c.mark_status.get(orig, "unreviewed"),
+            "syllable": _accented_letters(m, words[first].text) if first is not None and first == last else None,
         })
     return {
         "audio": {"duration_s": t.audio.duration_s, "name": t.audio.path.rsplit("/", 1)[-1]},
@@ -131,6 +135,14 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
         "edits": edits,
         "skipped": list(c.skipped),
     }
+
+
+def _accented_letters(m: Mark, text: str) -> Optional[list[int]]:
+    """[start, end) of the letters of an emphasis mark's accented syllable in the word as it reads
+    now (corrected or not), as the notations underline it; None where it is not located there."""
+    where = (m.evidence or {}).get("accented_syllable") if m.type == "emphasis" else None
+    span = syllable_of(text, int(where["index"]), int(where["of"])) if where else None
+    return list(span) if span is not None else None
 
 
 def _place_notes(c: Corrected, lines: list[dict]) -> None:

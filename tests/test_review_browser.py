@@ -25,6 +25,7 @@ import soundfile as sf
 
 from capture import atomic
 from capture.record import AudioInfo, Mark, Transcript, replace
+from prosody.notation.spelling import syllable_of
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "capture" / "samples" / "dialogue.flac"
@@ -53,16 +54,23 @@ def _source_audio(tmp: Path) -> Path:
 
 def _with_marks(folder: Path) -> None:
     """The marks step fills ``marks``; should it have found none in this clip, add one measured
-    from the transcript itself (the loudest word), so the page always has a mark to review."""
+    from the transcript itself (the loudest word), so the page always has a mark to review; and
+    an emphasis mark on the second syllable of the first two-syllable word not already emphasised,
+    so the page always has an accented syllable to underline."""
     path = folder / "transcript.json"
     t = Transcript.load(path)
-    if t.marks:
-        return
-    k = max(range(len(t.words)), key=lambda i: (t.words[i].prosody.intensity_mean_db or 0) if t.words[i].prosody else 0)
+    marks = list(t.marks)
+    if not marks:
+        k = max(range(len(t.words)), key=lambda i: (t.words[i].prosody.intensity_mean_db or 0) if t.words[i].prosody else 0)
+        w = t.words[k]
+        level = w.prosody.intensity_mean_db if w.prosody else None
+        marks.append(Mark("loud", w.start_s, w.end_s, k, k, w.speaker, level, 0.5, {"level_db": level, "threshold_db": 0.0}))
+    emphasised = {m.first_word for m in marks if m.type == "emphasis"}
+    k = next(i for i, w in enumerate(t.words) if i not in emphasised and syllable_of(w.text, 1, 2) is not None)
     w = t.words[k]
-    level = w.prosody.intensity_mean_db if w.prosody else None
-    mark = Mark("loud", w.start_s, w.end_s, k, k, w.speaker, level, 0.5, {"level_db": level, "threshold_db": 0.0})
-    atomic.write_text(path, replace(t, marks=(mark,)).to_json() + "\n")
+    marks.append(Mark("emphasis", w.start_s, w.end_s, k, k, w.speaker, 2, 0.5,
+                      {"cues_passed": ["pitch_above_st", "loudness_above_db"], "accented_syllable": {"index": 1, "of": 2}}))
+    atomic.write_text(path, replace(t, marks=tuple(sorted(marks, key=lambda m: m.start_s))).to_json() + "\n")
 
 
 def _hour_long(src: Path, dest: Path) -> int:
@@ -217,6 +225,10 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
         == [12, -12, None]
     view = _view(page, "dialogue")
     W = view["words"]
+    # an emphasis mark's accented syllable is underlined within its word (see _with_marks)
+    accented = next(m for m in view["marks"] if m["syllable"])
+    a, b = accented["syllable"]
+    assert page.inner_text(f"span.w[data-i='{accented['first']}'] .acc") == W["text"][accented["first"]][a:b]
     # the contour under the first turn has one point per voiced frame of the pitch track in that turn
     tracks = page.evaluate("() => fetch('/api/transcript/dialogue/tracks').then(r => r.json())")
     f0, line = tracks["f0_hz"], view["lines"][0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capture.record import IntensityTrack, Overlap, PitchTrack, replace
+from capture.record import IntensityTrack, Mark, Overlap, PitchTrack, replace
 from review.corrections import CorrectionLayer, correct, make_edit
 from review.view import VIEW_HOP_S, speaker_medians_hz, tracks_model, view_model
 from test_review_corrections import small_transcript
@@ -75,3 +75,18 @@ def test_marks_keep_their_place_through_corrections():
     assert marks == {0: ("rejected", 3, 3), 1: ("accepted", 5, 5)}  # word indices shifted by the deletion
     assert data["words"]["orig"][:2] == [1, 2]
     assert [(ln["note"], ln["note_word"]) for ln in data["lines"]][1] == ("laughs", 5)
+
+
+def test_an_emphasis_mark_carries_its_accented_syllable_s_letters_in_the_word_as_it_reads_now():
+    """The page underlines the accented syllable as the Jefferson transcript does ("real|ly" ->
+    letters 0-4); once the word is corrected to one whose spelling does not show that syllable, the
+    page underlines nothing within it (the mark stays, with its badge)."""
+    t = small_transcript()
+    accent = Mark("emphasis", 2.5, 2.9, 5, 5, "S2", 2, 0.8, {"accented_syllable": {"index": 0, "of": 2}})
+    t = replace(t, marks=t.marks + (accent,))
+    data = view_model(correct(t, CorrectionLayer(edits=())), renderers=[], revision=0, edits=[])
+    assert t.words[5].text == "really"
+    assert [m["syllable"] for m in data["marks"]] == [None, None, [0, 4]]
+    fixed = CorrectionLayer(edits=(make_edit(t, "word.text", {"word": 5, "text": "hard"}),))
+    data = view_model(correct(t, fixed), renderers=[], revision=1, edits=[])
+    assert [m["syllable"] for m in data["marks"]] == [None, None, None]

@@ -89,10 +89,20 @@
   function sign(m) { return (SIGNS[m.type] || {})[m.value] || ABBREV[m.type] || m.type; }
   function markLabel(m) { return `${m.type}${typeof m.value === "string" ? " " + m.value : ""}, ${m.status}`; }
 
+  // A word with its accented syllable underlined (``syllable``: [start, end) in code points, as
+  // the server counts them), as the Jefferson transcript writes it.
+  function wordHtml(text, syllable) {
+    if (!syllable) return TS.esc(text);
+    const letters = Array.from(text), [a, b] = syllable;
+    return TS.esc(letters.slice(0, a).join("")) + `<span class="acc">${TS.esc(letters.slice(a, b).join(""))}</span>` +
+      TS.esc(letters.slice(b).join(""));
+  }
+
   function renderLines() {
-    const W = D.words, marksByLast = new Map(), markedWords = new Set(), pauseMarks = new Map();
+    const W = D.words, marksByLast = new Map(), markedWords = new Set(), pauseMarks = new Map(), accents = new Map();
     D.marks.forEach((m, k) => {
       if (m.first === null) return;
+      if (m.syllable && m.status !== "rejected") accents.set(m.first, m.syllable);
       if (PAUSE_MARKS.has(m.type)) { pauseMarks.set(`${m.first}:${m.last}`, k); return; }
       if (!marksByLast.has(m.last)) marksByLast.set(m.last, []);
       marksByLast.get(m.last).push(k);
@@ -124,7 +134,7 @@
         }
         const cls = "w" + (markedWords.has(i) ? " mk" : "") + (W.p[i] < 0.5 ? " low" : "") +
           (D.overlaps.length && overlapped(i) ? " ov" : "");
-        parts.push(`<span class="${cls}" data-i="${i}">${TS.esc(W.text[i])}</span>`);
+        parts.push(`<span class="${cls}" data-i="${i}">${wordHtml(W.text[i], accents.get(i))}</span>`);
         for (const mk of marksByLast.get(i) || []) {
           const m = D.marks[mk];
           parts.push(`<button type="button" class="mark st-${m.status}" data-m="${mk}" aria-label="${TS.esc(markLabel(m))}">${TS.esc(sign(m))}</button>`);
