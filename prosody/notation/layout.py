@@ -10,7 +10,7 @@ from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
 from prosody.notation.spelling import consonant_span, nucleus_spans, syllable_of
-from prosody.syllables import count_syllables
+from prosody.syllables import VOWEL_LETTERS, count_syllables
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, languag
     elif (sounded := nucleus_spans(plain, count_syllables(plain, language=language))) is not None:
         last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
     else:
-        last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in "aeiouyäöüàáâèéêìíîòóôùúû"), None)
+        last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in VOWEL_LETTERS), None)
     if last is None:
         return text + ":" * colons
     return _colons_after(text, letters[last], colons)
