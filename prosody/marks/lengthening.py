@@ -215,8 +215,9 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
             around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
             vowels = [k for k, p in enumerate(words[i].phones) if p.label in VOWELS]
             held_vowel = {"index": vowels.index(at), "of": len(vowels)} if by_phone and at in vowels else None
+            held_other = held_consonant(at, vowels, len(words[i].phones)) if by_phone and at not in vowels else None
             evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word", "held_vowel": held_vowel,
-                        "held_consonant": held_consonant(at, vowels, len(words[i].phones)) if by_phone and at not in vowels else None,
+                        "held_consonant": held_other,
                         "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                         "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                         "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
