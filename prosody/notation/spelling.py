@@ -9,7 +9,9 @@ and the consonant letters between two nuclei are split before the last consonant
 stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter consonant sounds
 (``th``, ``sh``, ``ch``, ``ph``, ``wh``, ``gh``, ``ck``, ``ng``) are kept whole, and ``ck`` closes
 its syllable (``pock|et``). Where the groups do not match the number of vowels the aligner heard
-(``piano``, ``player``), no syllable is located and the caller marks the whole word.
+(``piano``, ``player``), no syllable is located and the caller marks the whole word; one vowel
+letter more than the aligner heard, a single one between consonants inside the word, is taken for
+a vowel said without (``ev|ery``, ``eve|ning``, ``note|books``) where it is the only such letter.
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -64,6 +66,14 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
+    if len(groups) == nuclei + 1:
+        # one vowel letter fewer heard than spelt inside the word: an unstressed vowel left out
+        # (syncope: "ev(e)ry", "ev(e)ning", "not(e)books"), where only one single-letter group
+        # between consonants could be it
+        silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
+                  and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
+        if len(silent) == 1:
+            groups = groups[:silent[0]] + groups[silent[0] + 1:]
     return groups if nuclei >= 1 and len(groups) == nuclei else None
 
 
