@@ -67,9 +67,9 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
     if len(groups) == nuclei + 1:
-        # one vowel letter fewer heard than spelt inside the word: an unstressed vowel left out
-        # (syncope: "ev(e)ry", "ev(e)ning", "not(e)books"), where only one single-letter group
-        # between consonants could be it
+        # one vowel letter more spelt than heard inside the word: an unstressed vowel left out
+        # ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one
+        # single-letter group between consonants could be it
         silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
                   and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
         if len(silent) == 1:
