@@ -11,7 +11,8 @@ stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter con
 its syllable (``pock|et``). Where the groups do not match the number of vowels the aligner heard
 (``piano``, ``player``), no syllable is located and the caller marks the whole word; one vowel
 letter more than the aligner heard, a single one between consonants inside the word, is taken for
-a vowel said without (``ev|ery``, ``eve|ning``, ``note|books``) where it is the only such letter.
+a vowel said without (``ev|ery``, ``eve|ning``, ``note|books``) where it is the only such letter;
+one fewer, in a word ending in ``n't`` after a consonant, is its syllabic n (``does|n't``).
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -29,6 +30,7 @@ from prosody.syllables import VOWEL_LETTERS
 
 _NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups the syllable counter counts
 _CONSONANTS = re.compile(f"[^{VOWEL_LETTERS}\\W\\d_]+", re.IGNORECASE)
+_SYLLABIC_NT = re.compile(f"(?<=[^{VOWEL_LETTERS}\\W\\d_])n['’]t$", re.IGNORECASE)  # "doesn't", not "don't"
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
@@ -66,6 +68,8 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
+    if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
+        groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
     if len(groups) == nuclei + 1:
         # one vowel letter more spelt than heard inside the word: an unstressed vowel left out
         # ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one
@@ -85,7 +89,10 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         return None
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
-        starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
+        if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n: its syllable starts with it
+            starts.append(start)
+        else:
+            starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
     return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]
 
 
