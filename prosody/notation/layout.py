@@ -285,10 +285,20 @@ def held_colons(text: str, colons: int, evidence: Optional[dict] = None, *, lang
     consonant = evidence.get("held_consonant")
     if consonant:
         letters, plain = _letters(text)
-        span = consonant_span(plain, **{k: int(consonant[k]) for k in ("after_vowel", "vowels", "index", "of")})
+        where = _whole_numbers(consonant, ("after_vowel", "vowels", "index", "of"))
+        span = consonant_span(plain, **where) if where else None
         if span is not None:
             return _colons_after(text, letters[span[1] - 1], colons)
     return vowel_colons(text, colons, evidence.get("held_vowel"), language=language)
+
+
+def _whole_numbers(evidence, keys: tuple[str, ...]) -> Optional[dict[str, int]]:
+    """``keys`` of a piece of evidence as integers; None where one is missing or not a number (a
+    transcript edited by hand: the colons then go where they would without it)."""
+    try:
+        return {k: int(evidence[k]) for k in keys}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _letters(text: str) -> tuple[list[int], str]:
@@ -313,9 +323,10 @@ def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, languag
     or a held consonant the spelling does not show, is not placed); after any combining mark on
     that letter."""
     letters, plain = _letters(text)
-    nuclei = nucleus_spans(plain, int(held["of"])) if held else None
-    if nuclei is not None and 0 <= int(held["index"]) < len(nuclei):
-        last = nuclei[int(held["index"])][1] - 1
+    held = _whole_numbers(held, ("index", "of")) if held else None
+    nuclei = nucleus_spans(plain, held["of"]) if held else None
+    if nuclei is not None and 0 <= held["index"] < len(nuclei):
+        last = nuclei[held["index"]][1] - 1
     elif (sounded := nucleus_spans(plain, count_syllables(plain, language=language))) is not None:
         last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
     else:
