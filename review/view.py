@@ -17,7 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from capture.record import Mark, Transcript
-from prosody.notation.spelling import syllable_of
+from prosody.notation.layout import accented_letters
 from review.corrections import Corrected
 
 # Colour-blind-safe palette (Okabe & Ito), one colour per speaker in order of first speech.
@@ -140,8 +140,7 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
 def _accented_letters(m: Mark, text: str) -> Optional[list[int]]:
     """[start, end) of the letters of an emphasis mark's accented syllable in the word as it reads
     now (corrected or not), as the notations underline it; None where it is not located there."""
-    where = (m.evidence or {}).get("accented_syllable") if m.type == "emphasis" else None
-    span = syllable_of(text, int(where["index"]), int(where["of"])) if where else None
+    span = accented_letters(text, (m.evidence or {}).get("accented_syllable")) if m.type == "emphasis" else None
     return list(span) if span is not None else None
 
 

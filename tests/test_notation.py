@@ -231,14 +231,16 @@ def test_colons_go_after_a_held_consonant_where_the_spelling_shows_it(word, wher
     assert held_colons(word, 2, held, language="en") == expected
 
 
-def test_colons_of_a_hand_edited_mark_without_whole_numbers_go_where_they_would_without_its_evidence():
-    """transcript.json is a file a researcher may edit: a held sound's evidence that lost a key or
-    holds text does not stop the rendering; the colons go after the last vowel sounded."""
-    from prosody.notation.layout import held_colons
+def test_a_hand_edited_mark_without_whole_numbers_is_rendered_as_without_its_evidence():
+    """transcript.json is a file a researcher may edit: a held sound's or an accented syllable's
+    evidence that lost a key or holds text does not stop the rendering; the colons go after the
+    last vowel sounded, the underline on the whole word."""
+    from prosody.notation.layout import accent_span, held_colons
 
     assert held_colons("plans", 1, {"held_consonant": {"index": 0}}) == "pla:ns"
     assert held_colons("plans", 1, {"held_consonant": "N"}) == "pla:ns"
     assert held_colons("morning", 1, {"held_vowel": {"index": "first", "of": 2}}) == "morni:ng"
+    assert accent_span("important", {"index": 1}) == (0, 9)  # the whole word, as without it
 
 
 def test_colons_skip_a_silent_final_e_only_in_english():

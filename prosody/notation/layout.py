@@ -337,14 +337,17 @@ def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, languag
 
 
 def accent_span(text: str, where: Optional[dict]) -> tuple[int, int]:
-    """The letters of ``text`` an emphasis mark falls on: those of its accented syllable (``where``,
-    the mark's ``accented_syllable`` evidence: ``prosody.marks.accent``) where the spelling shows
-    that syllable (``spelling.syllable_of``), else the whole word."""
-    if where:
-        span = syllable_of(text, int(where["index"]), int(where["of"]))
-        if span is not None:
-            return span
-    return 0, len(text)
+    """The letters of ``text`` an emphasis mark falls on: those of its accented syllable where the
+    spelling shows it (``accented_letters``), else the whole word."""
+    return accented_letters(text, where) or (0, len(text))
+
+
+def accented_letters(text: str, where: Optional[dict]) -> Optional[tuple[int, int]]:
+    """The letters of ``text``'s accented syllable (``where``, an emphasis mark's
+    ``accented_syllable`` evidence: ``prosody.marks.accent``) where the spelling shows that
+    syllable (``spelling.syllable_of``); else None."""
+    where = _whole_numbers(where, ("index", "of")) if where else None
+    return syllable_of(text, where["index"], where["of"]) if where else None
 
 
 def bracket(text: str, marks: WordMarks, *, opening: dict, closing: dict, intonation: dict) -> Token:
