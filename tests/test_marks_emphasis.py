@@ -373,7 +373,8 @@ def test_the_evidence_of_a_held_vowel_says_which_of_the_word_s_vowels_it_is():
 def test_the_evidence_of_a_held_consonant_says_where_it_is_and_the_colons_follow_it():
     """"plans" (P L AE N Z) with its N held 0.45 s among words whose N is 0.06 s: lengthening by
     that phone, ``held_consonant`` the first of the two consonants after the word's one vowel, and
-    the colons after its letter ("plan:::s"), in Jefferson, GAT2 and CHAT alike."""
+    the colons after its letter ("plan::s", as many as the mark's value), in Jefferson, GAT2 and
+    CHAT alike."""
     from export.chat import render_chat
     from prosody.notation.gat2 import render_gat2
     from prosody.notation.jefferson import render_jefferson
