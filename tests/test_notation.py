@@ -160,7 +160,10 @@ def test_empty_and_speakerless_transcripts_render():
     ("every", 2, "eve|ry"), ("evening", 2, "eve|ning"), ("notebooks", 2, "note|books"),  # a vowel not said
     ("chocolate", 2, None),  # two letters that could be the one not said
     ("doesn't", 2, "does|n't"), ("didn't", 2, "did|n't"), ("don't", 1, "don't"),  # a syllabic n, or none
-    ("piano", 3, None), ("garden", 3, None),  # the spelling does not show the vowels heard
+    ("going", 2, "go|ing"), ("seeing", 2, "see|ing"), ("saying", 2, "say|ing"), ("obvious", 3, "ob|vi|ous"),
+    ("actually", 4, "ac|tu|al|ly"), ("idea", 3, "i|de|a"), ("quiet", 2, None),  # two vowels side by side
+    ("piano", 3, "pi|a|no"),
+    ("situation", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
 ])
 def test_syllables_are_found_in_the_spelling(word, nuclei, syllables):
     from prosody.notation.spelling import syllable_spans

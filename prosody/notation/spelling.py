@@ -8,11 +8,13 @@ and the consonant letters between two nuclei are split before the last consonant
 ``ne|ver|the|less``), or before the last two where they can start an English syllable together (a
 stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter consonant sounds
 (``th``, ``sh``, ``ch``, ``ph``, ``wh``, ``gh``, ``ck``, ``ng``) are kept whole, and ``ck`` closes
-its syllable (``pock|et``). Where the groups do not match the number of vowels the aligner heard
-(``piano``, ``player``), no syllable is located and the caller marks the whole word; one vowel
-letter more than the aligner heard, a single one between consonants inside the word, is taken for
-a vowel said without (``ev|ery``, ``eve|ning``, ``note|books``) where it is the only such letter;
-one fewer, in a word ending in ``n't`` after a consonant, is its syllabic n (``does|n't``).
+its syllable (``pock|et``). One vowel group more than the vowels the aligner heard: a single vowel
+letter between consonants inside the word is taken for a vowel not said (``ev|ery``, ``eve|ning``,
+``note|books``) where it is the only such letter. One fewer: in a word ending in ``n't`` after a
+consonant, the n is a syllable (``does|n't``), else a group is two vowels side by side (``go|ing``,
+``pi|a|no``, ``ob|vi|ous``) where only one group can be split. Where the groups still do not match
+(``situation`` heard with four vowels: "ua" and "io" could each be split), no syllable is located
+and the caller marks the whole word.
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -62,6 +64,27 @@ def _silent_e(text: str, start: int, end: int) -> bool:
     return text[start:end].lower() == "e" and (end == len(text) or (end == len(text) - 1 and text[-1].lower() in "ds"))
 
 
+def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
+    it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
+    "say|ing"), else after a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
+    "ac|tu|al|ly"; "quiet" stays whole)."""
+    def split_at(a: int, b: int) -> Optional[int]:
+        if b - a < 2:
+            return None
+        if text[b - 1].lower() == "i" and text[b:b + 2].lower() == "ng":
+            return b - 1
+        first = text[a].lower()
+        if first in "ie" or (first == "u" and (a == 0 or text[a - 1].lower() not in "qg")):
+            return a + 1
+        return None
+    cuts = [(k, at) for k, (a, b) in enumerate(groups) if (at := split_at(a, b)) is not None]
+    if len(cuts) != 1:
+        return groups
+    k, at = cuts[0]
+    return groups[:k] + [(groups[k][0], at), (at, groups[k][1])] + groups[k + 1:]
+
+
 def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     """(start, end) character offsets of the vowel letters of each of ``text``'s ``nuclei``
     syllables; None when its spelling does not show that many vowel groups."""
@@ -70,6 +93,8 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         groups = groups[:-1]
     if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
         groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
+    if len(groups) == nuclei - 1:
+        groups = _hiatus(text, groups)
     if len(groups) == nuclei + 1:
         # one vowel letter more spelt than heard inside the word: an unstressed vowel left out
         # ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one
