@@ -12,7 +12,8 @@ its syllable (``pock|et``). One vowel group more than the vowels the aligner hea
 letter between consonants inside the word is taken for a vowel not said (``ev|ery``, ``eve|ning``,
 ``note|books``) where it is the only such letter. One fewer: in a word ending in ``n't`` after a
 consonant, the n is a syllable (``does|n't``), else a group is two vowels side by side (``go|ing``,
-``pi|a|no``, ``ob|vi|ous``) where only one group can be split. Where the groups still do not match
+``pi|a|no``, ``ob|vi|ous``) where only one group can be split; so too where the groups match only
+by counting a silent final e (``cre|ate``, ``sci|ence``). Where the groups still do not match
 (``situation`` heard with four vowels: "ua" and "io" could each be split), no syllable is located
 and the caller marks the whole word.
 
@@ -91,6 +92,8 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
+    elif len(groups) == nuclei and _silent_e(text, *groups[-1]) and len(split := _hiatus(text, groups[:-1])) == nuclei:
+        groups = split  # a silent e, and two vowels side by side: "cre|ate", "sci|ence", "re|al|ize"
     if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
         groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
     if len(groups) == nuclei - 1:
