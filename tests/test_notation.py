@@ -165,6 +165,7 @@ def test_empty_and_speakerless_transcripts_render():
     ("create", 2, "cre|ate"), ("science", 2, "sci|ence"), ("recipe", 3, "re|ci|pe"),  # and a silent e, or not
     ("piano", 3, "pi|a|no"),
     ("situation", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
+    ("hmm", 0, None), ("", 1, None),  # no vowel heard, or no letters
 ])
 def test_syllables_are_found_in_the_spelling(word, nuclei, syllables):
     from prosody.notation.spelling import syllable_spans
@@ -223,6 +224,8 @@ def test_colons_go_after_the_held_vowel_where_it_is_located():
     ("well", (0, 1, 0, 1), "well::"),  # a doubled letter one sound
     ("made", (0, 1, 0, 1), "mad::e"),  # a silent e is not a consonant
     ("fox", (0, 1, 1, 2), "fo::x"),  # "x" is two sounds (K S): not located, after the vowel as before
+    ("hmm", (-1, 0, 0, 2), "h::mm"),  # HH M, no vowel at all
+    ("mmm", (-1, 0, 0, 1), "mmm::"),  # M: "mm" and "m" are two units, not located
 ])
 def test_colons_go_after_a_held_consonant_where_the_spelling_shows_it(word, where, expected):
     """Jefferson's colons follow the sound held, a consonant too ("plan::s" for a held N, not

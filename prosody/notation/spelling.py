@@ -92,7 +92,7 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
         groups = groups[:-1]
-    elif len(groups) == nuclei and _silent_e(text, *groups[-1]) and len(split := _hiatus(text, groups[:-1])) == nuclei:
+    elif groups and len(groups) == nuclei and _silent_e(text, *groups[-1]) and len(split := _hiatus(text, groups[:-1])) == nuclei:
         groups = split  # a silent e, and two vowels side by side: "cre|ate", "sci|ence", "re|al|ize"
     if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
         groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
@@ -134,7 +134,7 @@ def consonant_span(text: str, *, after_vowel: int, vowels: int, index: int, of: 
     """The character span of a consonant sound: the ``index``-th (0-based) of the ``of`` consonants
     the aligner heard after vowel ``after_vowel`` (-1: before the first) of the word's ``vowels``,
     or None where the spelling does not show that many consonant units there."""
-    nuclei = nucleus_spans(text, vowels)
+    nuclei = nucleus_spans(text, vowels) if vowels else (None if _NUCLEUS.search(text) else [])  # "hmm"
     if nuclei is None or not -1 <= after_vowel < len(nuclei):
         return None
     start = nuclei[after_vowel][1] if after_vowel >= 0 else 0
