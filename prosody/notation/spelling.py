@@ -60,9 +60,11 @@ def _coda(units: list[str]) -> list[str]:
 
 
 def _silent_e(text: str, start: int, end: int) -> bool:
-    """A last vowel group that is a lone ``e`` at the end, or before a final ``d``/``s``: a silent
-    final e ("make"), or an -ed / -es said without a vowel ("jumped")."""
-    return text[start:end].lower() == "e" and (end == len(text) or (end == len(text) - 1 and text[-1].lower() in "ds"))
+    """A last vowel group that is a lone ``e`` at the end, or before a final ``d``/``s`` or a
+    possessive ``'s``: a silent final e ("make", "Jane's"), or an -ed / -es said without a vowel
+    ("jumped")."""
+    ending = text[end:].lower()
+    return text[start:end].lower() == "e" and (ending in ("", "d", "s") or ending in ("'s", "’s"))
 
 
 def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
