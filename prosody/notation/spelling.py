@@ -71,13 +71,15 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
     it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
     "say|ing"), else after a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
-    "ac|tu|al|ly"; "quiet" stays whole)."""
+    "ac|tu|al|ly"; "quiet" and a doubled letter, "week", stay whole)."""
     def split_at(a: int, b: int) -> Optional[int]:
         if b - a < 2:
             return None
         if text[b - 1].lower() == "i" and text[b:b + 2].lower() == "ng":
             return b - 1
         first = text[a].lower()
+        if text[a + 1].lower() == first:
+            return None  # a doubled vowel letter is one vowel ("week")
         if first in "ie" or (first == "u" and (a == 0 or text[a - 1].lower() not in "qg")):
             return a + 1
         return None
