@@ -1,8 +1,8 @@
 """The transcript page's data: the corrected transcript laid out as lines (``view_model``, sent
 again after every correction) and what corrections never change (``tracks_model``, sent once):
-the pitch and intensity tracks and the marks' evidence. An emphasis mark whose accented syllable is
-located in its word's spelling carries that syllable's letters (``syllable``), which the page
-underlines as the Jefferson transcript does.
+the pitch and intensity tracks and the marks' evidence. A one-word emphasis or lengthening mark
+carries where the notations write it inside the word (``_in_word``): the page underlines the
+accented syllable and puts the colons after the held sound, as the Jefferson transcript does.
 
 Word and mark indices sent to the browser come in pairs: the corrected index (what is shown)
 and the original index (what an edit names, see ``review.corrections``).
@@ -17,7 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from capture.record import Mark, Transcript
-from prosody.notation.layout import accented_letters
+from prosody.notation.layout import accented_letters, colon_offset
 from review.corrections import Corrected
 
 # Colour-blind-safe palette (Okabe & Ito), one colour per speaker in order of first speech.
@@ -112,7 +112,7 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
             "orig": orig, "type": m.type, "start_s": m.start_s, "end_s": m.end_s, "first": first, "last": last,
             "speaker": shown.speaker, "value": m.value, "confidence": m.confidence,
             "status": c.mark_status.get(orig, "unreviewed"),
-            "syllable": _accented_letters(m, words[first].text) if first is not None and first == last else None,
+            **_in_word(m, words[first].text if first is not None and first == last else None, t.language),
         })
     return {
         "audio": {"duration_s": t.audio.duration_s, "name": t.audio.path.rsplit("/", 1)[-1]},
@@ -137,11 +137,17 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
     }
 
 
-def _accented_letters(m: Mark, text: str) -> Optional[list[int]]:
-    """[start, end) of the letters of an emphasis mark's accented syllable in the word as it reads
-    now (corrected or not), as the notations underline it; None where it is not located there."""
-    span = accented_letters(text, (m.evidence or {}).get("accented_syllable")) if m.type == "emphasis" else None
-    return list(span) if span is not None else None
+def _in_word(m: Mark, text: Optional[str], language: Optional[str]) -> dict:
+    """Where in a one-word mark's word (as it reads now, corrected or not) the notations write it,
+    for the page to show the same: an emphasis mark's accented syllable (``syllable``, [start, end)
+    of its letters; None where it is not located) and the offset of a lengthening mark's colons
+    (``colon_at``)."""
+    if text is None or m.type not in ("emphasis", "lengthening"):
+        return {"syllable": None, "colon_at": None}
+    if m.type == "emphasis":
+        span = accented_letters(text, (m.evidence or {}).get("accented_syllable"))
+        return {"syllable": list(span) if span is not None else None, "colon_at": None}
+    return {"syllable": None, "colon_at": colon_offset(text, m.evidence, language=language)}
 
 
 def _place_notes(c: Corrected, lines: list[dict]) -> None:

@@ -55,8 +55,9 @@ def _source_audio(tmp: Path) -> Path:
 def _with_marks(folder: Path) -> None:
     """The marks step fills ``marks``; should it have found none in this clip, add one measured
     from the transcript itself (the loudest word), so the page always has a mark to review; and
-    an emphasis mark on the second syllable of the first two-syllable word not already emphasised,
-    so the page always has an accented syllable to underline."""
+    an emphasis mark on the second syllable of the first two-syllable word not already emphasised
+    or lengthened, so the page always has an accented syllable to underline, and a lengthening
+    mark where the marks step found none, so it has colons to show."""
     path = folder / "transcript.json"
     t = Transcript.load(path)
     marks = list(t.marks)
@@ -65,11 +66,16 @@ def _with_marks(folder: Path) -> None:
         w = t.words[k]
         level = w.prosody.intensity_mean_db if w.prosody else None
         marks.append(Mark("loud", w.start_s, w.end_s, k, k, w.speaker, level, 0.5, {"level_db": level, "threshold_db": 0.0}))
-    emphasised = {m.first_word for m in marks if m.type == "emphasis"}
-    k = next(i for i, w in enumerate(t.words) if i not in emphasised and syllable_of(w.text, 1, 2) is not None)
+    taken = {m.first_word for m in marks if m.type in ("emphasis", "lengthening")}
+    k = next(i for i, w in enumerate(t.words) if i not in taken and syllable_of(w.text, 1, 2) is not None)
     w = t.words[k]
     marks.append(Mark("emphasis", w.start_s, w.end_s, k, k, w.speaker, 2, 0.5,
                       {"cues_passed": ["pitch_above_st", "loudness_above_db"], "accented_syllable": {"index": 1, "of": 2}}))
+    if not any(m.type == "lengthening" for m in marks):  # and a held vowel to show colons after
+        k = next(i for i, w in enumerate(t.words) if i not in taken | {k} and syllable_of(w.text, 0, 1) is not None)
+        w = t.words[k]
+        marks.append(Mark("lengthening", w.start_s, w.end_s, k, k, w.speaker, 2, 0.5,
+                          {"phone": "AH", "by": "phone", "held_vowel": {"index": 0, "of": 1}}))
     atomic.write_text(path, replace(t, marks=tuple(sorted(marks, key=lambda m: m.start_s))).to_json() + "\n")
 
 
@@ -229,6 +235,15 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     accented = next(m for m in view["marks"] if m["syllable"])
     a, b = accented["syllable"]
     assert page.inner_text(f"span.w[data-i='{accented['first']}'] .acc") == W["text"][accented["first"]][a:b]
+    # and a lengthening mark's colons after the held sound, drawn by CSS, not part of the word's text
+    held = next(m for m in view["marks"] if m["colon_at"] is not None and m["status"] != "rejected")
+    word, at = W["text"][held["first"]], held["colon_at"]
+    colons = ":" * min(3, max(1, int(held["value"])))
+    drawn = page.evaluate(f"""() => {{ const el = document.querySelector("span.w[data-i='{held['first']}']");
+        const mark = el.querySelector('.held');
+        return [el.textContent, getComputedStyle(mark, '::after').content,
+                Array.from(el.childNodes).slice(0, [...el.childNodes].indexOf(mark)).map(n => n.textContent).join('')]; }}""")
+    assert drawn == [word, f'"{colons}"', word[:at]], (drawn, word, at)
     # the contour under the first turn has one point per voiced frame of the pitch track in that turn
     tracks = page.evaluate("() => fetch('/api/transcript/dialogue/tracks').then(r => r.json())")
     f0, line = tracks["f0_hz"], view["lines"][0]

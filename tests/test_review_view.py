@@ -77,16 +77,20 @@ def test_marks_keep_their_place_through_corrections():
     assert [(ln["note"], ln["note_word"]) for ln in data["lines"]][1] == ("laughs", 5)
 
 
-def test_an_emphasis_mark_carries_its_accented_syllable_s_letters_in_the_word_as_it_reads_now():
+def test_marks_carry_where_the_notation_writes_them_in_the_word_as_it_reads_now():
     """The page underlines the accented syllable as the Jefferson transcript does ("real|ly" ->
-    letters 0-4); once the word is corrected to one whose spelling does not show that syllable, the
-    page underlines nothing within it (the mark stays, with its badge)."""
+    letters 0-4) and puts a lengthening mark's colons after the held sound; once the word is
+    corrected to one whose spelling does not show that syllable, the page underlines nothing within
+    it (the mark stays, with its badge), and the colons move with the corrected spelling."""
     t = small_transcript()
     accent = Mark("emphasis", 2.5, 2.9, 5, 5, "S2", 2, 0.8, {"accented_syllable": {"index": 0, "of": 2}})
     t = replace(t, marks=t.marks + (accent,))
     data = view_model(correct(t, CorrectionLayer(edits=())), renderers=[], revision=0, edits=[])
     assert t.words[5].text == "really"
     assert [m["syllable"] for m in data["marks"]] == [None, None, [0, 4]]
-    fixed = CorrectionLayer(edits=(make_edit(t, "word.text", {"word": 5, "text": "hard"}),))
+    assert [m["colon_at"] for m in data["marks"]] == [None, 2, None]  # lengthening on "hard": "ha:rd"
+    fixed = CorrectionLayer(edits=(make_edit(t, "word.text", {"word": 5, "text": "hard"}),
+                                   make_edit(t, "word.text", {"word": 6, "text": "Hmm"})))
     data = view_model(correct(t, fixed), renderers=[], revision=1, edits=[])
     assert [m["syllable"] for m in data["marks"]] == [None, None, None]
+    assert [m["colon_at"] for m in data["marks"]] == [None, 3, None]  # no vowel letter: "Hmm:"

@@ -278,23 +278,43 @@ def render_talk(
 
 
 def held_colons(text: str, colons: int, evidence: Optional[dict] = None, *, language: Optional[str] = None) -> str:
-    """A lengthening mark's colons in ``text``: after the held consonant's letters where its
-    evidence locates it (``held_consonant``) and the spelling shows it (``spelling.consonant_span``:
-    ``plan::s``), else as ``vowel_colons`` places them (the held vowel, or the last vowel sounded)."""
+    """``text`` with a lengthening mark's colons where ``colon_offset`` puts them."""
+    at = colon_offset(text, evidence, language=language)
+    return text[:at] + ":" * colons + text[at:]
+
+
+def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, language: Optional[str] = None) -> str:
+    """``held_colons`` for a held vowel (``held``, a lengthening mark's ``held_vowel`` evidence)."""
+    return held_colons(text, colons, {"held_vowel": held}, language=language)
+
+
+def colon_offset(text: str, evidence: Optional[dict] = None, *, language: Optional[str] = None) -> int:
+    """Where a lengthening mark's colons go in ``text`` (the offset they are inserted at): after the
+    held consonant's letters where its evidence locates it (``held_consonant``) and the spelling
+    shows it (``spelling.consonant_span``: ``plan::s``); else after the held vowel's letters
+    (``held_vowel``; ``spelling.nucleus_spans``: ``mo::rning``); else after the last vowel letter
+    sounded (in English a silent final e skipped: ``ma:de``; a word drawn out as a whole); after
+    any combining mark on that letter (an emphasis underline stays on its letter)."""
     evidence = evidence or {}
-    consonant = evidence.get("held_consonant")
-    if consonant:
-        letters, plain = _letters(text)
-        where = _whole_numbers(consonant, ("after_vowel", "vowels", "index", "of"))
-        span = consonant_span(plain, **where) if where else None
-        if span is not None:
-            return _colons_after(text, letters[span[1] - 1], colons)
-    return vowel_colons(text, colons, evidence.get("held_vowel"), language=language)
+    letters, plain = _letters(text)
+    consonant = _whole_numbers(evidence.get("held_consonant"), ("after_vowel", "vowels", "index", "of"))
+    span = consonant_span(plain, **consonant) if consonant else None
+    if span is not None:
+        return _after(text, letters[span[1] - 1])
+    held = _whole_numbers(evidence.get("held_vowel"), ("index", "of"))
+    nuclei = nucleus_spans(plain, held["of"]) if held else None
+    if nuclei is not None and 0 <= held["index"] < len(nuclei):
+        last = nuclei[held["index"]][1] - 1
+    elif (sounded := nucleus_spans(plain, count_syllables(plain, language=language))) is not None:
+        last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
+    else:
+        last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in VOWEL_LETTERS), None)
+    return len(text) if last is None else _after(text, letters[last])
 
 
 def _whole_numbers(evidence, keys: tuple[str, ...]) -> Optional[dict[str, int]]:
-    """``keys`` of a piece of evidence as integers; None where one is missing or not a number (a
-    transcript edited by hand: the colons then go where they would without it)."""
+    """``keys`` of a piece of evidence as integers; None where it is missing, or one of them is
+    missing or not a number (a transcript edited by hand: the mark is placed as without it)."""
     try:
         return {k: int(evidence[k]) for k in keys}
     except (KeyError, TypeError, ValueError):
@@ -307,33 +327,12 @@ def _letters(text: str) -> tuple[list[int], str]:
     return letters, "".join(text[k] for k in letters)
 
 
-def _colons_after(text: str, at: int, colons: int) -> str:
-    """``colons`` colons after character ``at`` and any combining mark on it (an emphasis underline
-    stays on its letter)."""
+def _after(text: str, at: int) -> int:
+    """The offset after character ``at`` and any combining mark on it."""
     end = at + 1
     while end < len(text) and unicodedata.combining(text[end]):
         end += 1
-    return text[:end] + ":" * colons + text[end:]
-
-
-def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, language: Optional[str] = None) -> str:
-    """Colons after the held vowel's letters (``held``, a lengthening mark's ``held_vowel``
-    evidence) where the spelling shows them (``spelling.nucleus_spans``), else after the last vowel
-    letter sounded (in English a silent final e skipped: ``ma:de``; a word drawn out as a whole,
-    or a held consonant the spelling does not show, is not placed); after any combining mark on
-    that letter."""
-    letters, plain = _letters(text)
-    held = _whole_numbers(held, ("index", "of")) if held else None
-    nuclei = nucleus_spans(plain, held["of"]) if held else None
-    if nuclei is not None and 0 <= held["index"] < len(nuclei):
-        last = nuclei[held["index"]][1] - 1
-    elif (sounded := nucleus_spans(plain, count_syllables(plain, language=language))) is not None:
-        last = sounded[-1][1] - 1  # the last vowel sounded: "ma:de", not "made:"
-    else:
-        last = next((k for k in range(len(plain) - 1, -1, -1) if plain[k].lower() in VOWEL_LETTERS), None)
-    if last is None:
-        return text + ":" * colons
-    return _colons_after(text, letters[last], colons)
+    return end
 
 
 def accent_span(text: str, where: Optional[dict]) -> tuple[int, int]:
@@ -346,7 +345,7 @@ def accented_letters(text: str, where: Optional[dict]) -> Optional[tuple[int, in
     """The letters of ``text``'s accented syllable (``where``, an emphasis mark's
     ``accented_syllable`` evidence: ``prosody.marks.accent``) where the spelling shows that
     syllable (``spelling.syllable_of``); else None."""
-    where = _whole_numbers(where, ("index", "of")) if where else None
+    where = _whole_numbers(where, ("index", "of"))
     return syllable_of(text, where["index"], where["of"]) if where else None
 
 

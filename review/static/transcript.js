@@ -89,20 +89,35 @@
   function sign(m) { return (SIGNS[m.type] || {})[m.value] || ABBREV[m.type] || m.type; }
   function markLabel(m) { return `${m.type}${typeof m.value === "string" ? " " + m.value : ""}, ${m.status}`; }
 
-  // A word with its accented syllable underlined (``syllable``: [start, end) in code points, as
-  // the server counts them), as the Jefferson transcript writes it.
-  function wordHtml(text, syllable) {
-    if (!syllable) return TS.esc(text);
-    const letters = Array.from(text), [a, b] = syllable;
-    return TS.esc(letters.slice(0, a).join("")) + `<span class="acc">${TS.esc(letters.slice(a, b).join(""))}</span>` +
-      TS.esc(letters.slice(b).join(""));
+  // A word as the Jefferson transcript writes it inside: its accented syllable underlined
+  // (``syllable``: [start, end) in code points, as the server counts them) and a lengthening mark's
+  // colons after the held sound (``colons``: [offset, how many]). The colons are not the word's
+  // text (corrections edit D.words.text; copying or searching the page finds the word), so CSS
+  // draws them from the empty span's data-colons.
+  function wordHtml(text, syllable, colons) {
+    const letters = Array.from(text);
+    const cut = new Set([0, letters.length, ...(syllable || []), ...(colons ? [colons[0]] : [])]);
+    const edges = [...cut].filter((k) => k >= 0 && k <= letters.length).sort((x, y) => x - y);
+    let html = "";
+    for (let j = 0; j < edges.length; j++) {
+      const k = edges[j];
+      if (colons && k === colons[0]) html += `<span class="held" data-colons="${":".repeat(colons[1])}"></span>`;
+      if (j + 1 === edges.length) break;
+      const piece = TS.esc(letters.slice(k, edges[j + 1]).join(""));
+      html += syllable && k >= syllable[0] && k < syllable[1] ? `<span class="acc">${piece}</span>` : piece;
+    }
+    return html;
   }
 
   function renderLines() {
-    const W = D.words, marksByLast = new Map(), markedWords = new Set(), pauseMarks = new Map(), accents = new Map();
+    const W = D.words, marksByLast = new Map(), markedWords = new Set(), pauseMarks = new Map();
+    const accents = new Map(), held = new Map();
     D.marks.forEach((m, k) => {
       if (m.first === null) return;
       if (m.syllable && m.status !== "rejected") accents.set(m.first, m.syllable);
+      if (m.colon_at !== null && m.colon_at !== undefined && m.status !== "rejected") {
+        held.set(m.first, [m.colon_at, Math.min(3, Math.max(1, parseInt(m.value, 10) || 1))]);
+      }
       if (PAUSE_MARKS.has(m.type)) { pauseMarks.set(`${m.first}:${m.last}`, k); return; }
       if (!marksByLast.has(m.last)) marksByLast.set(m.last, []);
       marksByLast.get(m.last).push(k);
@@ -134,7 +149,7 @@
         }
         const cls = "w" + (markedWords.has(i) ? " mk" : "") + (W.p[i] < 0.5 ? " low" : "") +
           (D.overlaps.length && overlapped(i) ? " ov" : "");
-        parts.push(`<span class="${cls}" data-i="${i}">${wordHtml(W.text[i], accents.get(i))}</span>`);
+        parts.push(`<span class="${cls}" data-i="${i}">${wordHtml(W.text[i], accents.get(i), held.get(i))}</span>`);
         for (const mk of marksByLast.get(i) || []) {
           const m = D.marks[mk];
           parts.push(`<button type="button" class="mark st-${m.status}" data-m="${mk}" aria-label="${TS.esc(markLabel(m))}">${TS.esc(sign(m))}</button>`);
@@ -359,12 +374,13 @@
     const input = document.createElement("input");
     input.className = "word-edit"; input.value = D.words.text[i]; input.size = Math.max(4, input.value.length + 2);
     input.setAttribute("aria-label", "Corrected word (empty deletes it)");
+    const shown = el.innerHTML;  // the word as drawn (an underlined syllable, colons), put back if unchanged
     el.textContent = ""; el.appendChild(input); input.focus(); input.select();
     let done = false;
     const finish = (save) => {
       if (done) return; done = true; editing--;
       if (save && input.value.trim() !== D.words.text[i]) edit("word.text", { word: D.words.orig[i], text: input.value });
-      else el.textContent = D.words.text[i];
+      else el.innerHTML = shown;
     };
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.preventDefault(); finish(true); }
