@@ -201,12 +201,12 @@ def test_colons_go_after_the_held_vowel_where_it_is_located():
     """Jefferson's colons follow the sound held: "mo::rning" when the lengthening mark's evidence
     names the first of the word's two vowels, "morni::ng" (the last vowel letter, as before) without
     it; an underline on the letter stays on it."""
-    from prosody.notation.layout import vowel_colons
+    from prosody.notation.layout import held_colons
 
-    assert vowel_colons("morning", 2, {"index": 0, "of": 2}) == "mo::rning"
-    assert vowel_colons("morning", 2, None) == "morni::ng"
-    assert vowel_colons("morning", 1, {"index": 0, "of": 3}) == "morni:ng"  # the spelling does not show 3 vowels
-    assert vowel_colons("mo\u0332rning", 1, {"index": 0, "of": 2}) == "mo\u0332:rning"
+    assert held_colons("morning", 2, {"held_vowel": {"index": 0, "of": 2}}) == "mo::rning"
+    assert held_colons("morning", 2, None) == "morni::ng"
+    assert held_colons("morning", 1, {"held_vowel": {"index": 0, "of": 3}}) == "morni:ng"  # 3 not spelt
+    assert held_colons("mo\u0332rning", 1, {"held_vowel": {"index": 0, "of": 2}}) == "mo\u0332:rning"
     words = [("Good", 0.0, 0.3, "S1"), ("morning.", 0.35, 1.3, "S1")]
     t = make_transcript(words)
     held = Mark(type="lengthening", start_s=0.35, end_s=1.3, first_word=1, last_word=1, speaker="S1", value=2,
@@ -252,7 +252,7 @@ def test_a_hand_edited_mark_without_whole_numbers_is_rendered_as_without_its_evi
 
 
 def test_colons_skip_a_silent_final_e_only_in_english():
-    from prosody.notation.layout import vowel_colons
+    from prosody.notation.layout import held_colons
 
-    assert vowel_colons("made", 1, language="en") == "ma:de"
-    assert vowel_colons("Name", 1, language="de") == "Name:"  # German: the e is said
+    assert held_colons("made", 1, language="en") == "ma:de"
+    assert held_colons("Name", 1, language="de") == "Name:"  # German: the e is said

@@ -283,11 +283,6 @@ def held_colons(text: str, colons: int, evidence: Optional[dict] = None, *, lang
     return text[:at] + ":" * colons + text[at:]
 
 
-def vowel_colons(text: str, colons: int, held: Optional[dict] = None, *, language: Optional[str] = None) -> str:
-    """``held_colons`` for a held vowel (``held``, a lengthening mark's ``held_vowel`` evidence)."""
-    return held_colons(text, colons, {"held_vowel": held}, language=language)
-
-
 def colon_offset(text: str, evidence: Optional[dict] = None, *, language: Optional[str] = None) -> int:
     """Where a lengthening mark's colons go in ``text`` (the offset they are inserted at): after the
     held consonant's letters where its evidence locates it (``held_consonant``) and the spelling

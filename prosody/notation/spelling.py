@@ -32,8 +32,9 @@ from typing import Optional
 from prosody.syllables import VOWEL_LETTERS
 
 _NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups the syllable counter counts
-_CONSONANTS = re.compile(f"[^{VOWEL_LETTERS}\\W\\d_]+", re.IGNORECASE)
-_SYLLABIC_NT = re.compile(f"(?<=[^{VOWEL_LETTERS}\\W\\d_])n['’]t$", re.IGNORECASE)  # "doesn't", not "don't"
+_CONSONANT = f"[^{VOWEL_LETTERS}\\W\\d_]"  # a letter that is not a vowel letter
+_CONSONANTS = re.compile(f"{_CONSONANT}+", re.IGNORECASE)
+_SYLLABIC_NT = re.compile(f"(?<={_CONSONANT})n['’]t$", re.IGNORECASE)  # "doesn't", not "don't"
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
@@ -93,11 +94,15 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     """(start, end) character offsets of the vowel letters of each of ``text``'s ``nuclei``
     syllables; None when its spelling does not show that many vowel groups."""
+    if nuclei < 1:
+        return None
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
-    if len(groups) == nuclei + 1 and _silent_e(text, *groups[-1]):
-        groups = groups[:-1]
-    elif groups and len(groups) == nuclei and _silent_e(text, *groups[-1]) and len(split := _hiatus(text, groups[:-1])) == nuclei:
-        groups = split  # a silent e, and two vowels side by side: "cre|ate", "sci|ence", "re|al|ize"
+    if groups and _silent_e(text, *groups[-1]):  # the groups without it, where they fit
+        unsaid = groups[:-1]
+        if len(unsaid) == nuclei - 1:
+            unsaid = _hiatus(text, unsaid)  # and two vowels side by side: "cre|ate", "sci|ence"
+        if len(unsaid) == nuclei:
+            return unsaid
     if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
         groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
     if len(groups) == nuclei - 1:
@@ -110,7 +115,7 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
                   and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
         if len(silent) == 1:
             groups = groups[:silent[0]] + groups[silent[0] + 1:]
-    return groups if nuclei >= 1 and len(groups) == nuclei else None
+    return groups if len(groups) == nuclei else None
 
 
 def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
