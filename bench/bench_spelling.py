@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 from bench.bench_accent import load_cmudict  # noqa: E402
 from prosody.notation.spelling import nucleus_spans  # noqa: E402
 
-# Letters that can spell each vowel of the dictionary's (ARPAbet) set; "n" for the syllabic n of
-# "n't" ("doesn't" D AH Z AH N T).
+# Letters that can spell each vowel of the dictionary's (ARPAbet) set; "n", "m" and "l" for a syllabic
+# consonant ("doesn't" D AH Z AH N T, "racism" R EY S IH Z AH M, "handling" HH AE N D AH L IH NG).
 SPELLS = {"AA": "aeo", "AE": "a", "AH": "aeiouy", "AO": "aou", "AW": "aou", "AY": "aeiy", "EH": "aei",
           "ER": "aeiouy", "EY": "aei", "IH": "aeiouy", "IY": "eiy", "OW": "aeo", "OY": "o", "UH": "ou",
           "UW": "eiou"}
@@ -37,7 +37,7 @@ SYLLABIC = {"AH", "ER", "IH"}
 
 def plausible(word: str, spans: list[tuple[int, int]], vowels: list[str]) -> bool:
     """Every vowel's letters include one that can spell it."""
-    return all(any(c in SPELLS[v] for c in word[a:b]) or (v in SYLLABIC and word[a:b] == "n")
+    return all(any(c in SPELLS[v] for c in word[a:b]) or (v in SYLLABIC and word[a:b] in ("n", "m", "l"))
                for (a, b), v in zip(spans, vowels))
 
 

@@ -165,7 +165,13 @@ def test_empty_and_speakerless_transcripts_render():
     ("quiet", 2, None), ("week", 2, None),  # a u after q, a doubled letter: one vowel
     ("create", 2, "cre|ate"), ("science", 2, "sci|ence"), ("recipe", 3, "re|ci|pe"),  # and a silent e, or not
     ("piano", 3, "pi|a|no"),
-    ("situation", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
+    ("situation", 4, "si|tu|a|tion"), ("pronunciation", 5, "pro|nun|ci|a|tion"),  # the i of -tion is no vowel
+    ("questionable", 4, "ques|tio|na|ble"), ("patient", 2, "pa|tient"), ("ambitious", 3, "am|bi|tious"),
+    ("giant", 2, "gi|ant"), ("christianity", 5, "chris|ti|a|ni|ty"), ("enthusiast", 4, "en|thu|si|ast"),
+    ("racism", 3, "ra|cis|m"), ("nationalism", 5, "na|tio|na|lis|m"), ("rhythm", 2, "rhyth|m"),  # a syllabic m
+    ("handling", 3, "hand|l|ing"),  # a syllabic l
+    ("accurately", 4, "ac|cu|rate|ly"), ("carefulness", 3, "care|ful|ness"), ("arrangements", 3, "ar|range|ments"),
+    ("coalition", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
     ("hmm", 0, None), ("", 1, None),  # no vowel heard, or no letters
 ])
 def test_syllables_are_found_in_the_spelling(word, nuclei, syllables):

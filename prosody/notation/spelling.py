@@ -9,13 +9,16 @@ and the consonant letters between two nuclei are split before the last consonant
 stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter consonant sounds
 (``th``, ``sh``, ``ch``, ``ph``, ``wh``, ``gh``, ``ck``, ``ng``) are kept whole, and ``ck`` closes
 its syllable (``pock|et``). One vowel group more than the vowels the aligner heard: a single vowel
-letter between consonants inside the word is taken for a vowel not said (``ev|ery``, ``eve|ning``,
-``note|books``) where it is the only such letter. One fewer: in a word ending in ``n't`` after a
-consonant, the n is a syllable (``does|n't``), else a group is two vowels side by side (``go|ing``,
-``pi|a|no``, ``ob|vi|ous``) where only one group can be split; so too where the groups match only
-by counting a silent final e (``cre|ate``, ``sci|ence``). Where the groups still do not match
-(``situation`` heard with four vowels: "ua" and "io" could each be split), no syllable is located
-and the caller marks the whole word.
+letter between consonants inside the word is taken for a vowel not said (``eve|ry``, ``eve|ning``,
+``note|books``) where it is the only such letter, or the only e before a suffix (``ac|cu|rate|ly``,
+``care|ful|ness``). One fewer: a consonant that is a syllable of its own, the n of ``n't`` after a
+consonant (``does|n't``), the m of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` after a
+consonant (``hand|l|ing``); else a group is two vowels side by side (``go|ing``, ``pi|a|no``,
+``ob|vi|ous``) where only one group can be split (an i that only softens the c, s, t or x before it,
+as in ``-tion``, ``-cial``, ``-tious``, ``-tient``, is not a vowel: ``si|tu|a|tion``); so too where
+the groups match only by counting a silent final e (``cre|ate``, ``sci|ence``). Where the groups
+still do not match (``coalition`` heard with four vowels: "oa" is not split), no syllable is
+located and the caller marks the whole word.
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -34,8 +37,17 @@ from prosody.syllables import VOWEL_LETTERS
 _NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups the syllable counter counts
 _CONSONANT = f"[^{VOWEL_LETTERS}\\W\\d_]"  # a letter that is not a vowel letter
 _CONSONANTS = re.compile(f"{_CONSONANT}+", re.IGNORECASE)
-_SYLLABIC_NT = re.compile(f"(?<={_CONSONANT})n['’]t$", re.IGNORECASE)  # "doesn't", not "don't"
+# a consonant that is a syllable of its own: the n of "doesn't" (not "don't"), the m of "-ism",
+# "-asm", "rhythm", the l of a "-le" word before "-ing" ("bott|l|ing")
+_SYLLABIC = re.compile(f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=ings?$)",
+                       re.IGNORECASE)
+# a stem's silent e before a suffix that begins with a consonant ("definite|ly", "arrange|ment")
+_SUFFIX_AFTER_E = re.compile(r"(?:ly|ment|ness|ful|less|ship|some)+(?:['’]?s)?$", re.IGNORECASE)
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
+# an i that only softens the c, s, t or x before it, before the vowel of an ending (-tion, -sion,
+# -cial, -tious, -tient; not -iality, -ianity, -iano, -iology, where it is said): "na|tion" has two
+# vowels, not three
+_PALATAL_I = re.compile(r"(?<=[cstx])i(?:ou(?=s)|[oa](?=[nl])(?![nl](?:it|o)))|(?<=t)ie(?=n)", re.IGNORECASE)
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
 
@@ -68,6 +80,12 @@ def _silent_e(text: str, start: int, end: int) -> bool:
     return text[start:end].lower() == "e" and (ending in ("", "d", "s") or ending in ("'s", "’s"))
 
 
+def _palatal_i(text: str, a: int, b: int) -> bool:
+    """The vowel group text[a:b] begins with an i that only softens the consonant before it."""
+    m = _PALATAL_I.match(text, a)
+    return m is not None and m.end() == b
+
+
 def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
     it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
@@ -79,7 +97,7 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if text[b - 1].lower() == "i" and text[b:b + 2].lower() == "ng":
             return b - 1
         first = text[a].lower()
-        if text[a + 1].lower() == first:
+        if text[a + 1].lower() == first or _palatal_i(text, a, b):
             return None  # a doubled vowel letter is one vowel ("week")
         if first in "ie" or (first == "u" and (a == 0 or text[a - 1].lower() not in "qg")):
             return a + 1
@@ -103,8 +121,8 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
             unsaid = _hiatus(text, unsaid)  # and two vowels side by side: "cre|ate", "sci|ence"
         if len(unsaid) == nuclei:
             return unsaid
-    if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC_NT.search(text)):
-        groups.append((syllabic.start(), syllabic.start() + 1))  # "does|n't": the n is the second syllable's
+    if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC.search(text)):
+        groups = sorted(groups + [(syllabic.start(), syllabic.start() + 1)])  # "does|n't", "ra|cis|m"
     if len(groups) == nuclei - 1:
         groups = _hiatus(text, groups)
     if len(groups) == nuclei + 1:
@@ -113,6 +131,10 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         # single-letter group between consonants could be it
         silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
                   and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
+        before_suffix = [k for k in silent if text[groups[k][0]].lower() == "e"
+                         and _SUFFIX_AFTER_E.match(text, groups[k][1])]
+        if len(before_suffix) == 1:  # of several, the e a suffix follows ("accurate|ly")
+            silent = before_suffix
         if len(silent) == 1:
             groups = groups[:silent[0]] + groups[silent[0] + 1:]
     return groups if len(groups) == nuclei else None
@@ -126,7 +148,7 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         return None
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
-        if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n: its syllable starts with it
+        if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n or m: its syllable starts with it
             starts.append(start)
         else:
             starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
