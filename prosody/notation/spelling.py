@@ -90,7 +90,8 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
     it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
     "say|ing"), else after a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
-    "ac|tu|al|ly"; "quiet" and a doubled letter, "week", stay whole)."""
+    "ac|tu|al|ly"; "quiet", a doubled letter, "week", and the i of "-tion", "-cial", which only
+    softens the consonant before it, stay whole: "si|tu|a|tion")."""
     def split_at(a: int, b: int) -> Optional[int]:
         if b - a < 2:
             return None
