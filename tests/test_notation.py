@@ -169,7 +169,8 @@ def test_empty_and_speakerless_transcripts_render():
     ("questionable", 4, "ques|tio|na|ble"), ("patient", 2, "pa|tient"), ("ambitious", 3, "am|bi|tious"),
     ("giant", 2, "gi|ant"), ("christianity", 5, "chris|ti|a|ni|ty"), ("enthusiast", 4, "en|thu|si|ast"),
     ("racism", 3, "ra|cis|m"), ("nationalism", 5, "na|tio|na|lis|m"), ("rhythm", 2, "rhyth|m"),  # a syllabic m
-    ("handling", 3, "hand|l|ing"),  # a syllabic l
+    ("handling", 3, "hand|l|ing"), ("juggler", 3, "jugg|l|er"),  # a syllabic l
+    ("players", 2, "play|ers"), ("royal", 2, "roy|al"), ("buyers", 2, "buy|ers"),  # a y ends the first vowel
     ("accurately", 4, "ac|cu|rate|ly"), ("carefulness", 3, "care|ful|ness"), ("arrangements", 3, "ar|range|ments"),
     ("coalition", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
     ("hmm", 0, None), ("", 1, None),  # no vowel heard, or no letters

@@ -12,13 +12,13 @@ its syllable (``pock|et``). One vowel group more than the vowels the aligner hea
 letter between consonants inside the word is taken for a vowel not said (``eve|ry``, ``eve|ning``,
 ``note|books``) where it is the only such letter, or the only e before a suffix (``ac|cu|rate|ly``,
 ``care|ful|ness``). One fewer: a consonant that is a syllable of its own, the n of ``n't`` after a
-consonant (``does|n't``), the m of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` after a
-consonant (``hand|l|ing``); else a group is two vowels side by side (``go|ing``, ``pi|a|no``,
-``ob|vi|ous``) where only one group can be split (an i that only softens the c, s, t or x before it,
-as in ``-tion``, ``-cial``, ``-tious``, ``-tient``, is not a vowel: ``si|tu|a|tion``); so too where
-the groups match only by counting a silent final e (``cre|ate``, ``sci|ence``). Where the groups
-still do not match (``coalition`` heard with four vowels: "oa" is not split), no syllable is
-located and the caller marks the whole word.
+consonant (``does|n't``), the m of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` and
+``-ler`` after a consonant (``hand|l|ing``); else a group is two vowels side by side (``go|ing``,
+``pi|a|no``, ``ob|vi|ous``, ``play|ers``) where only one group can be split (an i that only
+softens the c, s, t or x before it, as in ``-tion``, ``-cial``, ``-tious``, ``-tient``, is not a
+vowel: ``si|tu|a|tion``); so too where the groups match only by counting a silent final e
+(``cre|ate``, ``sci|ence``). Where the groups still do not match (``coalition`` heard with four
+vowels: "oa" is not split), no syllable is located and the caller marks the whole word.
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -38,8 +38,8 @@ _NUCLEUS = re.compile(f"[{VOWEL_LETTERS}]+", re.IGNORECASE)  # the vowel groups 
 _CONSONANT = f"[^{VOWEL_LETTERS}\\W\\d_]"  # a letter that is not a vowel letter
 _CONSONANTS = re.compile(f"{_CONSONANT}+", re.IGNORECASE)
 # a consonant that is a syllable of its own: the n of "doesn't" (not "don't"), the m of "-ism",
-# "-asm", "rhythm", the l of a "-le" word before "-ing" ("bott|l|ing")
-_SYLLABIC = re.compile(f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=ings?$)",
+# "-asm", "rhythm", the l of a "-le" word before "-ing" or "-er" ("bott|l|ing", "jugg|l|er")
+_SYLLABIC = re.compile(f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=(?:ings?|ers?)$)",
                        re.IGNORECASE)
 # a stem's silent e before a suffix that begins with a consonant ("definite|ly", "arrange|ment")
 _SUFFIX_AFTER_E = re.compile(r"(?:ly|ment|ness|ful|less|ship|some)+(?:['’]?s)?$", re.IGNORECASE)
@@ -89,7 +89,7 @@ def _palatal_i(text: str, a: int, b: int) -> bool:
 def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
     it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
-    "say|ing"), else after a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
+    "say|ing"), else after a y between vowel letters ("play|ers"), or a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
     "ac|tu|al|ly"; "quiet", a doubled letter, "week", and the i of "-tion", "-cial", which only
     softens the consonant before it, stay whole: "si|tu|a|tion")."""
     def split_at(a: int, b: int) -> Optional[int]:
@@ -100,6 +100,9 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
         first = text[a].lower()
         if text[a + 1].lower() == first or _palatal_i(text, a, b):
             return None  # a doubled vowel letter is one vowel ("week")
+        y = text.lower().find("y", a + 1, b - 1)
+        if y > 0:  # a y between vowel letters ends the first vowel: "play|ers", "roy|al", "may|or"
+            return y + 1
         if first in "ie" or (first == "u" and (a == 0 or text[a - 1].lower() not in "qg")):
             return a + 1
         return None
