@@ -39,8 +39,8 @@ _CONSONANT = f"[^{VOWEL_LETTERS}\\W\\d_]"  # a letter that is not a vowel letter
 _CONSONANTS = re.compile(f"{_CONSONANT}+", re.IGNORECASE)
 # a consonant that is a syllable of its own: the n of "doesn't" (not "don't"), the m of "-ism",
 # "-asm", "rhythm", the l of a "-le" word before "-ing" or "-er" ("bott|l|ing", "jugg|l|er")
-_SYLLABIC = re.compile(f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=(?:ings?|ers?)$)",
-                       re.IGNORECASE)
+_SYLLABIC = re.compile(
+    f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=(?:ings?|ers?)$)", re.IGNORECASE)
 # a stem's silent e before a suffix that begins with a consonant ("definite|ly", "arrange|ment")
 _SUFFIX_AFTER_E = re.compile(r"(?:ly|ment|ness|ful|less|ship|some)+(?:['’]?s)?$", re.IGNORECASE)
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
@@ -89,9 +89,10 @@ def _palatal_i(text: str, a: int, b: int) -> bool:
 def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One vowel group fewer spelt than heard: a group that is two vowels side by side, split where
     it is the only one that can be: before the i of "-ing" after a vowel ("go|ing", "see|ing",
-    "say|ing"), else after a y between vowel letters ("play|ers"), or a leading i or e, or a u not after q or g ("ob|vi|ous", "i|de|a",
-    "ac|tu|al|ly"; "quiet", a doubled letter, "week", and the i of "-tion", "-cial", which only
-    softens the consonant before it, stay whole: "si|tu|a|tion")."""
+    "say|ing"), else after a y between vowel letters ("play|ers", "roy|al"), or after a leading i
+    or e, or a u not after q or g ("ob|vi|ous", "i|de|a", "ac|tu|al|ly"; "quiet", a doubled letter,
+    "week", and the i of "-tion", "-cial", which only softens the consonant before it, stay whole:
+    "si|tu|a|tion")."""
     def split_at(a: int, b: int) -> Optional[int]:
         if b - a < 2:
             return None
@@ -99,7 +100,7 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
             return b - 1
         first = text[a].lower()
         if text[a + 1].lower() == first or _palatal_i(text, a, b):
-            return None  # a doubled vowel letter is one vowel ("week")
+            return None  # a doubled vowel letter is one vowel ("week"); so is "io" in "-tion"
         y = text.lower().find("y", a + 1, b - 1)
         if y > 0:  # a y between vowel letters ends the first vowel: "play|ers", "roy|al", "may|or"
             return y + 1
@@ -152,7 +153,7 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         return None
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
-        if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n or m: its syllable starts with it
+        if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n, m or l: its syllable starts with it
             starts.append(start)
         else:
             starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
