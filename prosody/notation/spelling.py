@@ -11,7 +11,8 @@ stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter con
 its syllable (``pock|et``). One vowel group more than the vowels the aligner heard: a single vowel
 letter between consonants inside the word is taken for a vowel not said (``eve|ry``, ``eve|ning``,
 ``note|books``) where it is the only such letter, or the only e before a suffix (``ac|cu|rate|ly``,
-``care|ful|ness``). One fewer: a consonant that is a syllable of its own, the n of ``n't`` after a
+``care|ful|ness``), also beside a silent final e (``some|where``); the next syllable begins after
+the letter not said (``life|style``). One fewer: a consonant that is a syllable of its own, the n of ``n't`` after a
 consonant (``does|n't``), the m of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` and
 ``-ler`` after a consonant (``hand|l|ing``); else a group is two vowels side by side (``go|ing``,
 ``pi|a|no``, ``ob|vi|ous``, ``play|ers``) where only one group can be split (an i that only
@@ -114,6 +115,20 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return groups[:k] + [(groups[k][0], at), (at, groups[k][1])] + groups[k + 1:]
 
 
+def _unsaid_letter(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One vowel letter more spelt than heard inside the word: an unstressed vowel left out
+    ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one single-letter
+    group between consonants could be it, or only one of them is an e before a suffix
+    ("accurat(e)ly")."""
+    silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
+              and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
+    before_suffix = [k for k in silent if text[groups[k][0]].lower() == "e"
+                     and _SUFFIX_AFTER_E.match(text, groups[k][1])]
+    if len(before_suffix) == 1:
+        silent = before_suffix
+    return groups[:silent[0]] + groups[silent[0] + 1:] if len(silent) == 1 else groups
+
+
 def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     """(start, end) character offsets of the vowel letters of each of ``text``'s ``nuclei``
     syllables; None when its spelling does not show that many vowel groups."""
@@ -124,6 +139,8 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         unsaid = groups[:-1]
         if len(unsaid) == nuclei - 1:
             unsaid = _hiatus(text, unsaid)  # and two vowels side by side: "cre|ate", "sci|ence"
+        elif len(unsaid) == nuclei + 1:
+            unsaid = _unsaid_letter(text, unsaid)  # and a compound's first silent e: "some|where"
         if len(unsaid) == nuclei:
             return unsaid
     if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC.search(text)):
@@ -131,17 +148,7 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     if len(groups) == nuclei - 1:
         groups = _hiatus(text, groups)
     if len(groups) == nuclei + 1:
-        # one vowel letter more spelt than heard inside the word: an unstressed vowel left out
-        # ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one
-        # single-letter group between consonants could be it
-        silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
-                  and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
-        before_suffix = [k for k in silent if text[groups[k][0]].lower() == "e"
-                         and _SUFFIX_AFTER_E.match(text, groups[k][1])]
-        if len(before_suffix) == 1:  # of several, the e a suffix follows ("accurate|ly")
-            silent = before_suffix
-        if len(silent) == 1:
-            groups = groups[:silent[0]] + groups[silent[0] + 1:]
+        groups = _unsaid_letter(text, groups)
     return groups if len(groups) == nuclei else None
 
 
@@ -153,10 +160,14 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         return None
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
+        between = text[end:start]
+        unsaid = [k for k, c in enumerate(between) if c.lower() in VOWEL_LETTERS]
         if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n, m or l: its syllable starts with it
             starts.append(start)
+        elif unsaid:  # after a vowel letter not said, where a compound or a suffix begins: "life|style"
+            starts.append(end + unsaid[-1] + 1)
         else:
-            starts.append(end + sum(len(u) for u in _coda(_consonant_units(text[end:start]))))
+            starts.append(end + sum(len(u) for u in _coda(_consonant_units(between))))
     return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]
 
 
