@@ -173,6 +173,7 @@ def test_empty_and_speakerless_transcripts_render():
     ("players", 2, "play|ers"), ("royal", 2, "roy|al"), ("buyers", 2, "buy|ers"),  # a y ends the first vowel
     ("accurately", 4, "ac|cu|rate|ly"), ("carefulness", 3, "care|ful|ness"), ("arrangements", 3, "ar|range|ments"),
     ("somewhere", 2, "some|where"), ("lifestyle", 2, "life|style"),  # a compound's two silent e's
+    ("basically", 3, "ba|sical|ly"), ("basically", 4, "ba|si|cal|ly"),  # the a of -ically said or not
     ("coalition", 4, None), ("garden", 3, None),  # the spelling does not show the vowels heard
     ("hmm", 0, None), ("", 1, None),  # no vowel heard, or no letters
 ])

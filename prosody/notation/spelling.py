@@ -11,15 +11,16 @@ stop or ``f`` before ``l`` or ``r``: ``dis|play``, ``con|trol``); two-letter con
 its syllable (``pock|et``). One vowel group more than the vowels the aligner heard: a single vowel
 letter between consonants inside the word is taken for a vowel not said (``eve|ry``, ``eve|ning``,
 ``note|books``) where it is the only such letter, or the only e before a suffix (``ac|cu|rate|ly``,
-``care|ful|ness``), also beside a silent final e (``some|where``); the next syllable begins after
-the letter not said (``life|style``). One fewer: a consonant that is a syllable of its own, the n of ``n't`` after a
-consonant (``does|n't``), the m of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` and
-``-ler`` after a consonant (``hand|l|ing``); else a group is two vowels side by side (``go|ing``,
-``pi|a|no``, ``ob|vi|ous``, ``play|ers``) where only one group can be split (an i that only
-softens the c, s, t or x before it, as in ``-tion``, ``-cial``, ``-tious``, ``-tient``, is not a
-vowel: ``si|tu|a|tion``); so too where the groups match only by counting a silent final e
-(``cre|ate``, ``sci|ence``). Where the groups still do not match (``coalition`` heard with four
-vowels: "oa" is not split), no syllable is located and the caller marks the whole word.
+``care|ful|ness``), also beside a silent final e (``some|where``), or the a of ``-ically``
+(``ba|sical|ly``); the next syllable begins after an e not said (``life|style``). One fewer: a
+consonant that is a syllable of its own, the n of ``n't`` after a consonant (``does|n't``), the m
+of ``-ism`` and ``-asm`` (``ra|cis|m``), the l of ``-ling`` and ``-ler`` after a consonant
+(``hand|l|ing``); else a group is two vowels side by side (``go|ing``, ``pi|a|no``, ``ob|vi|ous``,
+``play|ers``) where only one group can be split (an i that only softens the c, s, t or x before
+it, as in ``-tion``, ``-cial``, ``-tious``, ``-tient``, is not a vowel: ``si|tu|a|tion``); so too
+where the groups match only by counting a silent final e (``cre|ate``, ``sci|ence``). Where the
+groups still do not match (``coalition`` heard with four vowels: "oa" is not split), no syllable
+is located and the caller marks the whole word.
 
 A held consonant is found the same way: the consonant letters between two nuclei (or before the
 first, or after the last, a silent e left out) are cut into the units above, a doubled letter one
@@ -44,6 +45,7 @@ _SYLLABIC = re.compile(
     f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=(?:ings?|ers?)$)", re.IGNORECASE)
 # a stem's silent e before a suffix that begins with a consonant ("definite|ly", "arrange|ment")
 _SUFFIX_AFTER_E = re.compile(r"(?:ly|ment|ness|ful|less|ship|some)+(?:['’]?s)?$", re.IGNORECASE)
+_ICALLY = re.compile(r"ical(?:ly|ness)$", re.IGNORECASE)  # the a of "-ically" is seldom said: "ba|sic|ly"
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 # an i that only softens the c, s, t or x before it, before the vowel of an ending (-tion, -sion,
 # -cial, -tious, -tient; not -iality, -ianity, -iano, -iology, where it is said): "na|tion" has two
@@ -119,11 +121,11 @@ def _unsaid_letter(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, 
     """One vowel letter more spelt than heard inside the word: an unstressed vowel left out
     ("ev(e)ry", "ev(e)ning") or a compound's silent e ("not(e)books"), where only one single-letter
     group between consonants could be it, or only one of them is an e before a suffix
-    ("accurat(e)ly")."""
+    ("accurat(e)ly") or the a of "-ically" ("basic(a)lly")."""
     silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
               and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
-    before_suffix = [k for k in silent if text[groups[k][0]].lower() == "e"
-                     and _SUFFIX_AFTER_E.match(text, groups[k][1])]
+    before_suffix = [k for k in silent if _ICALLY.match(text, groups[k][0] - 2) or (
+        text[groups[k][0]].lower() == "e" and _SUFFIX_AFTER_E.match(text, groups[k][1]))]
     if len(before_suffix) == 1:
         silent = before_suffix
     return groups[:silent[0]] + groups[silent[0] + 1:] if len(silent) == 1 else groups
@@ -161,11 +163,11 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
         between = text[end:start]
-        unsaid = [k for k, c in enumerate(between) if c.lower() in VOWEL_LETTERS]
+        silent_e = [k for k, c in enumerate(between) if c.lower() == "e"]  # not said (no vowel letter is)
         if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n, m or l: its syllable starts with it
             starts.append(start)
-        elif unsaid:  # after a vowel letter not said, where a compound or a suffix begins: "life|style"
-            starts.append(end + unsaid[-1] + 1)
+        elif silent_e:  # after an e not said, where a compound or a suffix begins: "life|style"
+            starts.append(end + silent_e[-1] + 1)
         else:
             starts.append(end + sum(len(u) for u in _coda(_consonant_units(between))))
     return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]
