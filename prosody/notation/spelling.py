@@ -45,7 +45,7 @@ _SYLLABIC = re.compile(
     f"(?<={_CONSONANT})n['’]t$|(?<=[sh])m(?:s|['’]s)?$|(?<=[bcdfgkptvz])l(?=(?:ings?|ers?)$)", re.IGNORECASE)
 # a stem's silent e before a suffix that begins with a consonant ("definite|ly", "arrange|ment")
 _SUFFIX_AFTER_E = re.compile(r"(?:ly|ment|ness|ful|less|ship|some)+(?:['’]?s)?$", re.IGNORECASE)
-_ICALLY = re.compile(r"ical(?:ly|ness)$", re.IGNORECASE)  # the a of "-ically" is seldom said: "ba|sic|ly"
+_ICALLY = re.compile(r"ical(?:ly|ness)$", re.IGNORECASE)  # the a of "-ically" is seldom said: "basic(a)lly"
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 # an i that only softens the c, s, t or x before it, before the vowel of an ending (-tion, -sion,
 # -cial, -tious, -tient; not -iality, -ianity, -iano, -iology, where it is said): "na|tion" has two
@@ -124,7 +124,7 @@ def _unsaid_letter(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, 
     ("accurat(e)ly") or the a of "-ically" ("basic(a)lly")."""
     silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
               and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
-    before_suffix = [k for k in silent if _ICALLY.match(text, groups[k][0] - 2) or (
+    before_suffix = [k for k in silent if (groups[k][0] >= 2 and _ICALLY.match(text, groups[k][0] - 2)) or (
         text[groups[k][0]].lower() == "e" and _SUFFIX_AFTER_E.match(text, groups[k][1]))]
     if len(before_suffix) == 1:
         silent = before_suffix
