@@ -49,7 +49,7 @@ _ICALLY = re.compile(r"ical(?:ly|ness)$", re.IGNORECASE)  # the a of "-ically" i
 _DIGRAPHS = ("th", "sh", "ch", "ph", "wh", "gh", "ck", "ng")
 # an i that only softens the c, s, t or x before it, before the vowel of an ending (-tion, -sion,
 # -cial, -tious, -tient; not -iality, -ianity, -iano, -iology, where it is said): "na|tion" has two
-# vowels, not three
+# vowels, not three (``syllables.count_syllables`` knows the word-final ones for its own count)
 _PALATAL_I = re.compile(r"(?<=[cstx])i(?:ou(?=s)|[oa](?=[nl])(?![nl](?:it|o)))|(?<=t)ie(?=n)", re.IGNORECASE)
 _ONSET_FIRST, _ONSET_SECOND = set("pbtdckgf") | {"th", "sh", "ph"}, set("lr")
 
@@ -96,18 +96,20 @@ def _hiatus(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     or e, or a u not after q or g ("ob|vi|ous", "i|de|a", "ac|tu|al|ly"; "quiet", a doubled letter,
     "week", and the i of "-tion", "-cial", which only softens the consonant before it, stay whole:
     "si|tu|a|tion")."""
+    lower = text.lower()
+
     def split_at(a: int, b: int) -> Optional[int]:
         if b - a < 2:
             return None
-        if text[b - 1].lower() == "i" and text[b:b + 2].lower() == "ng":
+        if lower[b - 1] == "i" and lower[b:b + 2] == "ng":
             return b - 1
-        first = text[a].lower()
-        if text[a + 1].lower() == first or _palatal_i(text, a, b):
+        first = lower[a]
+        if lower[a + 1] == first or _palatal_i(text, a, b):
             return None  # a doubled vowel letter is one vowel ("week"); so is "io" in "-tion"
-        y = text.lower().find("y", a + 1, b - 1)
+        y = lower.find("y", a + 1, b - 1)
         if y > 0:  # a y between vowel letters ends the first vowel: "play|ers", "roy|al", "may|or"
             return y + 1
-        if first in "ie" or (first == "u" and (a == 0 or text[a - 1].lower() not in "qg")):
+        if first in "ie" or (first == "u" and (a == 0 or lower[a - 1] not in "qg")):
             return a + 1
         return None
     cuts = [(k, at) for k, (a, b) in enumerate(groups) if (at := split_at(a, b)) is not None]
@@ -138,20 +140,24 @@ def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
         return None
     groups = [(m.start(), m.end()) for m in _NUCLEUS.finditer(text)]
     if groups and _silent_e(text, *groups[-1]):  # the groups without it, where they fit
-        unsaid = groups[:-1]
-        if len(unsaid) == nuclei - 1:
-            unsaid = _hiatus(text, unsaid)  # and two vowels side by side: "cre|ate", "sci|ence"
-        elif len(unsaid) == nuclei + 1:
-            unsaid = _unsaid_letter(text, unsaid)  # and a compound's first silent e: "some|where"
+        unsaid = _fitted(text, groups[:-1], nuclei)  # "cre|ate", "some|where"
         if len(unsaid) == nuclei:
             return unsaid
-    if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC.search(text)):
-        groups = sorted(groups + [(syllabic.start(), syllabic.start() + 1)])  # "does|n't", "ra|cis|m"
-    if len(groups) == nuclei - 1:
-        groups = _hiatus(text, groups)
-    if len(groups) == nuclei + 1:
-        groups = _unsaid_letter(text, groups)
+    groups = _fitted(text, groups, nuclei)
     return groups if len(groups) == nuclei else None
+
+
+def _fitted(text: str, groups: list[tuple[int, int]], nuclei: int) -> list[tuple[int, int]]:
+    """The vowel groups made one more or one fewer where they are one short of ``nuclei`` (a
+    syllabic consonant, "does|n't", "ra|cis|m", else two vowels side by side) or one over (a vowel
+    letter not said)."""
+    if len(groups) == nuclei - 1 and (syllabic := _SYLLABIC.search(text)):
+        return sorted(groups + [(syllabic.start(), syllabic.start() + 1)])
+    if len(groups) == nuclei - 1:
+        return _hiatus(text, groups)
+    if len(groups) == nuclei + 1:
+        return _unsaid_letter(text, groups)
+    return groups
 
 
 def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
