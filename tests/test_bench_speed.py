@@ -124,8 +124,12 @@ def test_bench_speed_end_to_end_with_baseline(tmp_path):
         assert run["process_s"] >= 0.95 * sum(stages[s] for s in PIPELINE_STAGES)
         assert run["process_s"] <= sum(stages[s] for s in PIPELINE_STAGES) + 1.0
         peaks = run["peak_rss_mb"]
-        assert 0 < peaks["import"] < peaks["asr"] <= run["vm_hwm_mb"]  # the model takes memory
-        assert all(0 < peaks[s] <= run["vm_hwm_mb"] for s in PIPELINE_STAGES)
+        # VmHWM is the kernel's high-water mark, kept from approximate per-CPU counters and brought
+        # up to date only at some points: a sampled VmRSS may pass it a little (seen: 1101.5 MB
+        # against 1101.4)
+        hwm = run["vm_hwm_mb"] + 1.0
+        assert 0 < peaks["import"] < peaks["asr"] <= hwm  # the model takes memory
+        assert all(0 < peaks[s] <= hwm for s in PIPELINE_STAGES)
         assert run["gpu_peak_mb"] is None and run["torch_cuda_peak_mb"] is None  # CPU run
     (comparison,) = report["comparison"]
     e2e = comparison["stages"]["end to end"]
