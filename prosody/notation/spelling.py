@@ -126,11 +126,18 @@ def _unsaid_letter(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, 
     ("accurat(e)ly") or the a of "-ically" ("basic(a)lly")."""
     silent = [k for k in range(1, len(groups) - 1) if groups[k][1] - groups[k][0] == 1
               and text[groups[k][0] - 1].isalpha() and text[groups[k][1]].isalpha()]
-    before_suffix = [k for k in silent if (groups[k][0] >= 2 and _ICALLY.match(text, groups[k][0] - 2)) or (
-        text[groups[k][0]].lower() == "e" and _SUFFIX_AFTER_E.match(text, groups[k][1]))]
+    before_suffix = [k for k in silent if _before_suffix(text, groups[k][0])]
     if len(before_suffix) == 1:
         silent = before_suffix
     return groups[:silent[0]] + groups[silent[0] + 1:] if len(silent) == 1 else groups
+
+
+def _before_suffix(text: str, at: int) -> bool:
+    """The single vowel letter text[at] is an e before a suffix ("accurat(e)ly") or the a of
+    "-ically" ("basic(a)lly")."""
+    if at >= 2 and _ICALLY.match(text, at - 2):
+        return True
+    return text[at].lower() == "e" and _SUFFIX_AFTER_E.match(text, at + 1) is not None
 
 
 def nucleus_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
@@ -169,11 +176,11 @@ def syllable_spans(text: str, nuclei: int) -> Optional[list[tuple[int, int]]]:
     starts = [0]
     for (_, end), (start, _) in zip(groups, groups[1:]):
         between = text[end:start]
-        silent_e = [k for k, c in enumerate(between) if c.lower() == "e"]  # not said (no vowel letter is)
+        unsaid_e = between.lower().rfind("e")  # a vowel letter between two nuclei is not said
         if text[start].lower() not in VOWEL_LETTERS:  # a syllabic n, m or l: its syllable starts with it
             starts.append(start)
-        elif silent_e:  # after an e not said, where a compound or a suffix begins: "life|style"
-            starts.append(end + silent_e[-1] + 1)
+        elif unsaid_e >= 0:  # after an e not said, where a compound or a suffix begins: "life|style"
+            starts.append(end + unsaid_e + 1)
         else:
             starts.append(end + sum(len(u) for u in _coda(_consonant_units(between))))
     return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]
