@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -300,15 +301,15 @@ def test_output_folder_not_writable_then_writable(clips, dirs, watchers):
         shutil.copyfile(clips["bye"], inbox / "second.wav")
         before = checksums(inbox)
 
-        def retried() -> bool:
-            job = next((j for j in read_jobs(out) if j["name"] == "second"), None)
-            return bool(job and job["state"] == "waiting" and job["retries"] >= 2)
+        def retried() -> Optional[dict]:
+            # one snapshot for the stored state and the shown one: with a 1.5 s backoff the next try
+            # can start between two separate reads
+            job = next((j for j in status_json(out)["jobs"] if j["name"] == "second"), None)
+            return job if job and job["state"] == "waiting" and job["retries"] >= 2 else None
 
-        wait_until(retried, timeout_s=120, what="retries while the folder is read-only", proc=w)
-        job = next(j for j in read_jobs(out) if j["name"] == "second")
+        job = wait_until(retried, timeout_s=120, what="retries while the folder is read-only", proc=w)
         assert "Permission denied" in job["error"] and job["transient"] == 1
-        shown = {j["name"]: j["shown_state"] for j in status_json(out)["jobs"]}
-        assert shown["second"] == "retrying"
+        assert job["shown_state"] == "retrying"
         assert not (out / "second").exists() and not (out / "second.error.txt").exists()
     finally:
         out.chmod(0o755)
