@@ -3,7 +3,8 @@ browser is downloaded): a recording processed by `tonescribe process`, served by
 `tonescribe review`, listened to, corrected, reloaded. Also opens a 60-minute transcript and
 reports its time to first render and scrolling smoothness (reported, never asserted on).
 
-Screenshots of the library and of a transcript page are written to review/screenshots/.
+Screenshots of the library and of a transcript page are taken into a temporary folder; with
+``TONESCRIBE_SCREENSHOTS=review/screenshots`` they replace the README's copies there.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from prosody.notation.spelling import syllable_of
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "capture" / "samples" / "dialogue.flac"
-SCREENSHOTS = REPO / "review" / "screenshots"
 CHROMIUM = os.environ.get("TONESCRIBE_CHROMIUM", "/usr/bin/chromium")
 HOUR_S = 3600.0
 
@@ -178,15 +178,14 @@ def browser():
 
 
 def _shot(page, name: str) -> Path:
-    """Screenshots go to review/screenshots/ (the README shows them), or to a temporary folder
-    when the checkout is read-only."""
-    try:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        path = SCREENSHOTS / name
-        page.screenshot(path=str(path))
-    except OSError:
-        path = Path(tempfile.mkdtemp()) / name
-        page.screenshot(path=str(path))
+    """Into a temporary folder, so a test run leaves the checkout as it was; into the folder
+    ``TONESCRIBE_SCREENSHOTS`` names (relative to the checkout) when that is set, e.g. to renew
+    the README's screenshots in review/screenshots/."""
+    chosen = os.environ.get("TONESCRIBE_SCREENSHOTS")
+    folder = REPO / chosen if chosen else Path(tempfile.mkdtemp(prefix="tonescribe-shots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path))
     return path
 
 
