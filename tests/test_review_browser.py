@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -177,12 +176,12 @@ def browser():
         b.close()
 
 
-def _shot(page, name: str) -> Path:
-    """Into a temporary folder, so a test run leaves the checkout as it was; into the folder
+def _shot(page, name: str, tmp: Path) -> Path:
+    """Into ``tmp``, so a test run leaves the checkout as it was; into the folder
     ``TONESCRIBE_SCREENSHOTS`` names (relative to the checkout) when that is set, e.g. to renew
     the README's screenshots in review/screenshots/."""
     chosen = os.environ.get("TONESCRIBE_SCREENSHOTS")
-    folder = REPO / chosen if chosen else Path(tempfile.mkdtemp(prefix="tonescribe-shots-"))
+    folder = REPO / chosen if chosen else tmp
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     page.screenshot(path=str(path))
@@ -213,7 +212,7 @@ def _view(page, rid: str) -> dict:
     return page.evaluate("(rid) => fetch('/api/transcript/' + rid).then(r => r.json())", rid)
 
 
-def test_listen_correct_and_reload(outdir: Path, server: str, browser):
+def test_listen_correct_and_reload(outdir: Path, server: str, browser, tmp_path: Path):
     folder = outdir / "dialogue"
     original = (folder / "transcript.json").read_bytes()
     context, page, errors = _page(browser, server)
@@ -222,7 +221,7 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     page.wait_for_selector("#hits summary")
     assert page.locator("#hits details").count() == 2  # the clip, and the hour made of its repeats
     assert "the team" in page.inner_text("#hits details[open] li").lower()
-    assert _shot(page, "library.png").stat().st_size > 10_000
+    assert _shot(page, "library.png", tmp_path).stat().st_size > 10_000
 
     _open(page, "dialogue")
     page.wait_for_selector(".prosody svg path.f0")
@@ -404,7 +403,7 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser):
     band = page.locator("#L1 .mark-band, #L0 .mark-band").first
     if band.count():
         band.focus()
-    assert _shot(page, "transcript.png").stat().st_size > 10_000
+    assert _shot(page, "transcript.png", tmp_path).stat().st_size > 10_000
     context.close()
 
 
