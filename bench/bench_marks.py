@@ -96,8 +96,8 @@ UNEDITED = {
 class Runner:
     """One pipeline run per audio file, cached as transcript JSON (marks re-derived later)."""
 
-    def __init__(self, work: Path, model: str, device: str, *, align: bool = True):
-        self.work, self.model, self.device, self.align = work, model, device, align
+    def __init__(self, work: Path, model: str, device: str, *, align: bool = True, cpu_isa: str = "native"):
+        self.work, self.model, self.device, self.align, self.cpu_isa = work, model, device, align, cpu_isa
         self.engines: dict = {}
         work.mkdir(parents=True, exist_ok=True)
 
@@ -115,7 +115,8 @@ class Runner:
             from transcribe.diarize import SpeakerOptions
             from transcribe.forced_align import AlignOptions
 
-            options = ProcessOptions(asr=AsrOptions(model=self.model, device=self.device, language="en"),
+            options = ProcessOptions(asr=AsrOptions(model=self.model, device=self.device, language="en",
+                                                    cpu_isa=self.cpu_isa),
                                      align=AlignOptions(enabled=self.align), speakers=SpeakerOptions(mode=speakers))
             self.engines[speakers] = Engine(options)
         t = self.engines[speakers].process(audio)
@@ -439,6 +440,9 @@ def main() -> int:
     parser.add_argument("--thresholds", type=Path)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--cpu-isa", choices=("native", "avx2"), default="native",
+                        help="the recogniser's CPU int8 kernels (README, The same transcript on every machine); a "
+                             "--work cache keeps what it was made with")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--min-confidence", type=float, default=0.0,
@@ -471,7 +475,7 @@ def main() -> int:
 
         retime, context.measuring_spans = context.measuring_spans, lambda t, *_a, **_k: [(w.start_s, w.end_s) for w in t.words]
     for folder, work in zip(args.set, args.work):
-        runner = Runner(work, args.model, args.device)
+        runner = Runner(work, args.model, args.device, cpu_isa=args.cpu_isa)
         mine = json.loads((folder / "manifest.json").read_text())["items"]
         if args.true_word_times:
             mine = [i for i in mine if true_words(i, "item", args.corpus) and true_words(i, "original", args.corpus) is not False]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from capture.decode import DecodeError
+from capture.device import CPU_ISAS
 from capture.outputs import output_dir_for, write_output_dir
 from capture.pipeline import Engine, ProcessOptions
 from capture.progress import Reporter, configure_logging
@@ -31,6 +32,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA (float16) when a GPU is present, else CPU (int8)")
     parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
+    parser.add_argument("--cpu-isa", choices=CPU_ISAS, default="native",
+                        help="native: the CPU's fastest int8 kernels (default); avx2: the same transcript on every "
+                             "x86-64 CPU with AVX2, slower on AVX-512 (see README, The same transcript on every machine)")
     parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default; see README)")
     parser.add_argument("--batch-size", type=int, default=0,
@@ -61,7 +65,7 @@ def options_from_args(args: argparse.Namespace) -> ProcessOptions:
     return ProcessOptions(
         asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                        language=args.language, beam_size=args.beam_size, filler_prompt=args.filler_prompt,
-                       batch_size=args.batch_size),
+                       batch_size=args.batch_size, cpu_isa=args.cpu_isa),
         align=AlignOptions(enabled=args.align),
         speakers=SpeakerOptions(mode=args.speakers, num_speakers=args.num_speakers,
                                 min_speakers=args.min_speakers, max_speakers=args.max_speakers, device=args.device),

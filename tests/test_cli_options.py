@@ -19,6 +19,16 @@ def test_device_reaches_recognition_and_speaker_models(command, tmp_path):
     assert options.as_dict()["align"]["enabled"] is False
 
 
+@pytest.mark.parametrize("command", ["process", "watch"])
+def test_cpu_isa_reaches_the_recogniser(command, tmp_path):
+    parse = build_parser().parse_args
+    assert options_from_args(parse([command, str(tmp_path / "x.wav")])).asr.cpu_isa == "native"
+    options = options_from_args(parse([command, str(tmp_path / "x.wav"), "--cpu-isa", "avx2"]))
+    assert options.asr.cpu_isa == "avx2" and options.as_dict()["asr"]["cpu_isa"] == "avx2"
+    with pytest.raises(SystemExit):
+        parse([command, str(tmp_path / "x.wav"), "--cpu-isa", "avx512"])
+
+
 def test_embedded_speaker_model_runs_where_the_options_say():
     """--device cpu used to leave the speaker encoder on 'auto' (the GPU when torch saw one)."""
     from transcribe.diarize import BACKENDS, SpeakerOptions
