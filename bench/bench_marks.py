@@ -325,6 +325,19 @@ def bootstrap(items: list[dict], transcripts: dict, originals: dict, rounds: int
     return {ty: [_r(np.percentile(v, 2.5)), _r(np.percentile(v, 97.5))] for ty, v in got.items()}
 
 
+def recognised_on(transcripts) -> dict:
+    """How many cached items each CPU and kernel limit recognised (caches are reused whatever
+    ``--cpu-isa`` says, and items recognised under other kernels may be heard differently);
+    "unrecorded" for caches older than ``pipeline.models.asr.cpu`` or made on a GPU."""
+    def said(cpu: dict | None) -> str:
+        if not cpu:
+            return "unrecorded"
+        return (f"{cpu['machine']} ({'+'.join(cpu['int8_extensions']) or 'none of ours'}), kernels "
+                f"{'held to ' + cpu['kernels_held_to'] if cpu['kernels_held_to'] else 'its own'}")
+
+    return dict(sorted(Counter(said((t.pipeline.models or {}).get("asr", {}).get("cpu")) for t in transcripts).items()))
+
+
 def marks_per_minute(runner: Runner, thresholds, corpus: Path, annotate=_annotate) -> dict:
     totals: Counter = Counter()
     minutes = words = 0.0
@@ -515,6 +528,7 @@ def main() -> int:
                     results[set_name][mark_type]["interval_95"] = interval
     results["unedited_corpus"] = marks_per_minute(runner, thresholds, args.corpus, annotate)
     results["sets"] = [str(folder) for folder in args.set]
+    results["recognised_on"] = recognised_on(transcripts.values())
     results["min_confidence"] = args.min_confidence
     results["thresholds"] = str(args.thresholds or "defaults")
     results["near_fraction"] = args.near
@@ -522,6 +536,7 @@ def main() -> int:
     rate = results["unedited_corpus"]
     print(f"\nunedited corpus ({rate['minutes']} min, {rate['words']} words), marks per minute: {rate['per_minute']}")
     print(f"per 100 words: {rate['per_100_words']}")
+    print(f"items recognised on (README, The same transcript on every machine): {results['recognised_on']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_marks import bootstrap, headline, score, table
+from bench.bench_marks import bootstrap, headline, recognised_on, score, table
 from prosody.marks import annotate
 from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, regular_words
 
@@ -106,3 +106,18 @@ def test_another_voice_s_aligned_words_follow_the_edits_for_true_word_times():
     assert [(round(a, 3), round(b, 3)) for _w, a, b in moved] == [(0.2, 0.9), (1.5, 1.9), (2.5, 3.1), (3.1, 3.7)]
     del item["source_words"]
     assert true_words(item, "item", Path("/nowhere")) is None
+
+
+def test_the_kernels_that_recognised_the_items_are_counted():
+    from types import SimpleNamespace
+
+    def made_on(cpu):
+        return SimpleNamespace(pipeline=SimpleNamespace(models={"asr": {"name": "tiny.en", **({"cpu": cpu} if cpu else {})}}))
+
+    vnni = {"machine": "x86_64", "int8_extensions": ["AVX2", "AVX512F", "AVX512VNNI"], "kernels_held_to": None}
+    held = {**vnni, "kernels_held_to": "AVX2"}
+    assert recognised_on([made_on(vnni), made_on(held), made_on(held), made_on(None)]) == {
+        "unrecorded": 1,
+        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels held to AVX2": 2,
+        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels its own": 1,
+    }
