@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO))
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
 from bench.prosody_testset import is_lj, source_path, unedited_recording  # noqa: E402
+from capture.device import CPU_ISAS  # noqa: E402
 from capture.record import Transcript, replace  # noqa: E402
 from prosody.marks import MARK_TYPES  # noqa: E402
 from prosody.marks import annotate as _annotate  # noqa: E402
@@ -453,7 +454,7 @@ def main() -> int:
     parser.add_argument("--thresholds", type=Path)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--cpu-isa", choices=("native", "avx2"), default="native",
+    parser.add_argument("--cpu-isa", choices=CPU_ISAS, default="native",
                         help="the recogniser's CPU int8 kernels (README, The same transcript on every machine); a "
                              "--work cache keeps what it was made with")
     parser.add_argument("--corpus", type=Path, default=CORPUS)

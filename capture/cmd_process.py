@@ -33,8 +33,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto: CUDA (float16) when a GPU is present, else CPU (int8)")
     parser.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default: by device)")
     parser.add_argument("--cpu-isa", choices=CPU_ISAS, default="native",
-                        help="native: the CPU's fastest int8 kernels (default); avx2: the same transcript on every "
-                             "x86-64 CPU with AVX2, slower on AVX-512 (see README, The same transcript on every machine)")
+                        help="the recogniser's int8 kernels on the CPU: native, the fastest (default), or avx2, the "
+                             "same arithmetic on x86-64 machines of other kinds (README, The same transcript on "
+                             "every machine)")
     parser.add_argument("--language", default=None, help="language code, e.g. en (default: detect)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default; see README)")
     parser.add_argument("--batch-size", type=int, default=0,
