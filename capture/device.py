@@ -8,8 +8,8 @@ import platform
 from typing import Optional
 
 VALID_DEVICES = ("auto", "cpu", "cuda")
-# "native": the CPU's best int8 kernels (fastest); "avx2": held to AVX2, so that every x86-64 CPU
-# with AVX2 computes the same numbers (README, *The same transcript on every machine*).
+# "native": the CPU's best int8 kernels (fastest); "avx2": held to AVX2, so that x86-64 CPUs of
+# other kinds run the same kernels (README, *The same transcript on every machine*).
 CPU_ISAS = ("native", "avx2")
 _ONEDNN_LIMIT = {"avx2": "AVX2"}
 ONEDNN_ENV = "ONEDNN_MAX_CPU_ISA"
