@@ -10,8 +10,8 @@ from typing import Optional
 VALID_DEVICES = ("auto", "cpu", "cuda")
 # "native": the CPU's best int8 kernels (fastest); "avx2": held to AVX2, so that x86-64 CPUs of
 # other kinds run the same kernels (README, *The same transcript on every machine*).
-CPU_ISAS = ("native", "avx2")
 _ONEDNN_LIMIT = {"avx2": "AVX2"}
+CPU_ISAS = ("native", *_ONEDNN_LIMIT)
 ONEDNN_ENV = "ONEDNN_MAX_CPU_ISA"
 # CPU extensions that choose CTranslate2's (oneDNN's) int8 kernels on x86-64, as numpy names them.
 _INT8_FEATURES = ("AVX2", "AVX512F", "AVX512VNNI", "AVX512_SPR")
@@ -61,6 +61,11 @@ def available_cpu_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def check_cpu_isa(isa: str) -> None:
+    if isa not in CPU_ISAS:
+        raise ValueError(f"cpu_isa must be one of {', '.join(CPU_ISAS)}, not {isa!r}")
+
+
 def hold_cpu_isa(isa: str) -> Optional[str]:
     """Hold the recogniser's CPU int8 kernels to ``isa`` for this process and return the oneDNN
     limit in force (None: the CPU's best). oneDNN, which CTranslate2 computes int8 with, picks its
@@ -69,8 +74,7 @@ def hold_cpu_isa(isa: str) -> Optional[str]:
     and an AVX2 one. ``native`` keeps a limit the user set in ``ONEDNN_MAX_CPU_ISA``. oneDNN reads
     the limit once, when the first model computes, so a process keeps the limit of its first
     recogniser."""
-    if isa not in CPU_ISAS:
-        raise ValueError(f"cpu_isa must be one of {', '.join(CPU_ISAS)}, not {isa!r}")
+    check_cpu_isa(isa)
     limit = _ONEDNN_LIMIT.get(isa, os.environ.get(ONEDNN_ENV))
     if "limit" in _held and _held["limit"] != limit:
         raise ValueError(f"cpu_isa {isa!r}: this process already recognised speech with the CPU's kernels held to "

@@ -34,7 +34,7 @@ from typing import Optional
 import numpy as np
 
 from capture.decode import ASR_SAMPLE_RATE_HZ
-from capture.device import (CPU_ISAS, available_cpu_cores, cpu_identity, default_compute_type, hold_cpu_isa,
+from capture.device import (available_cpu_cores, check_cpu_isa, cpu_identity, default_compute_type, hold_cpu_isa,
                             resolve_device)
 from capture.record import Word
 from transcribe.models import DEFAULT_ASR_MODEL, ModelRef, resolve_asr_model
@@ -83,8 +83,7 @@ class AsrOptions:
             raise ValueError("batch_size must be 0 (auto), 1 (sequential decoding) or more")
         if self.cpu_threads < 0:
             raise ValueError("cpu_threads must be 0 (all available cores) or more")
-        if self.cpu_isa not in CPU_ISAS:
-            raise ValueError(f"cpu_isa must be one of {', '.join(CPU_ISAS)}, not {self.cpu_isa!r}")
+        check_cpu_isa(self.cpu_isa)
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ class Recognizer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
         self.options = options
-        self.cpu_kernels_held_to = hold_cpu_isa(options.cpu_isa)  # before any model computes
+        self.cpu = cpu_identity(hold_cpu_isa(options.cpu_isa))  # held before any model computes
         self.device = resolve_device(options.device)
         self.compute_type = (
             default_compute_type(self.device) if options.compute_type == "auto" else options.compute_type
@@ -216,7 +215,7 @@ class Recognizer:
                "decoder": self.decoder, "batch_size": self.batch_size}
         if self.device == "cpu":
             out["cpu_threads"] = self.cpu_threads
-            out["cpu"] = cpu_identity(self.cpu_kernels_held_to)
+            out["cpu"] = self.cpu
         if self.fallback_reason:
             out["device_fallback"] = self.fallback_reason
         if self.memory_fallbacks:
