@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO))
 CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corpus"))
 
 from bench.prosody_testset import is_lj, source_path, unedited_recording  # noqa: E402
-from capture.device import CPU_ISAS  # noqa: E402
+from capture.device import CPU_ISAS, restart_held  # noqa: E402
 from capture.record import Transcript, replace  # noqa: E402
 from prosody.marks import MARK_TYPES  # noqa: E402
 from prosody.marks import annotate as _annotate  # noqa: E402
@@ -329,12 +329,14 @@ def bootstrap(items: list[dict], transcripts: dict, originals: dict, rounds: int
 def recognised_on(transcripts) -> dict:
     """How many cached items each CPU and kernel limit recognised (caches are reused whatever
     ``--cpu-isa`` says, and items recognised under other kernels may be heard differently);
-    "unrecorded" for caches older than ``pipeline.models.asr.cpu`` or made on a GPU."""
+    "unrecorded" for caches older than ``pipeline.models.asr.cpu`` or made on a GPU, and numpy's
+    kernels "unrecorded" for those older than ``numpy_kernels`` (oneDNN alone was held then)."""
     def said(cpu: dict | None) -> str:
         if not cpu:
             return "unrecorded"
+        numpy = "+".join(cpu["numpy_kernels"]) if cpu.get("numpy_kernels") else "unrecorded"
         return (f"{cpu['machine']} ({'+'.join(cpu['int8_extensions']) or 'none of ours'}), kernels "
-                f"{'held to ' + cpu['kernels_held_to'] if cpu['kernels_held_to'] else 'its own'}")
+                f"{'held to ' + cpu['kernels_held_to'] if cpu['kernels_held_to'] else 'its own'}, numpy {numpy}")
 
     return dict(sorted(Counter(said((t.pipeline.models or {}).get("asr", {}).get("cpu")) for t in transcripts).items()))
 
@@ -470,6 +472,7 @@ def main() -> int:
                         help="diagnostic: measure the items on their true words and times (espeak-ng word events, "
                              "LJ TextGrids), not re-timed: what the rules give when word edges are right")
     args = parser.parse_args()
+    restart_held(args.cpu_isa)  # numpy is imported by now: start again with its kernels held too
     from capture.offline import enforce_offline
 
     enforce_offline()

@@ -406,12 +406,21 @@ def available_models(requested: list[str]) -> list[str]:
     return [n for n, size in found if n == DEFAULT_ASR_MODEL or size > default_size]
 
 
+def _held_environment(asr_items: list[str]) -> dict[str, str]:
+    """The environment a child starts with for ``--asr cpu_isa=...``: numpy and OpenBLAS choose
+    their kernels when numpy is imported, before the recogniser could hold them."""
+    from capture.device import cpu_isa_environment
+
+    isa = next((item.partition("=")[2] for item in asr_items if item.partition("=")[0] == "cpu_isa"), "native")
+    return cpu_isa_environment(isa)
+
+
 class ChildFailed(RuntimeError):
     pass
 
 
 def run_child(code_root: Path, audio: Path, model: str, args: argparse.Namespace) -> dict:
-    env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **OFFLINE_ENV, **_held_environment(args.asr), "PYTHONPATH": os.pathsep.join(
         [str(code_root)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     with tempfile.NamedTemporaryFile(prefix="bench-speed-", suffix=".json", delete=False) as fh:
         out = Path(fh.name)

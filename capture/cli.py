@@ -11,6 +11,7 @@ import threading
 from typing import Optional, Sequence
 
 from capture import __version__
+from capture.device import CPU_ISAS, hold_cpu_isa
 from capture.offline import enforce_offline
 
 COMMAND_MODULES = [
@@ -55,6 +56,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         previous = signal.signal(signal.SIGTERM, _note_stop)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
+    try:
+        _hold_cpu_isa_first(argv)
+    except ValueError as exc:
+        print(f"tonescribe: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if previous is not None and not getattr(args, "handles_stop", False):
@@ -66,6 +72,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("tonescribe: interrupted", file=sys.stderr)
         return 130
+
+
+def _hold_cpu_isa_first(argv: Optional[Sequence[str]]) -> None:
+    """``--cpu-isa`` taken before the commands are loaded: numpy and OpenBLAS choose their kernels
+    when numpy is imported, which loading the commands does (``capture.device.hold_cpu_isa``)."""
+    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    early.add_argument("--cpu-isa", default="native")
+    try:
+        known, _ = early.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):  # the command's own parser says what is wrong
+        return
+    if known.cpu_isa in CPU_ISAS and known.cpu_isa != "native":
+        hold_cpu_isa(known.cpu_isa)
 
 
 if __name__ == "__main__":

@@ -114,10 +114,13 @@ def test_the_kernels_that_recognised_the_items_are_counted():
     def made_on(cpu):
         return SimpleNamespace(pipeline=SimpleNamespace(models={"asr": {"name": "tiny.en", **({"cpu": cpu} if cpu else {})}}))
 
-    vnni = {"machine": "x86_64", "int8_extensions": ["AVX2", "AVX512F", "AVX512VNNI"], "kernels_held_to": None}
-    held = {**vnni, "kernels_held_to": "AVX2"}
-    assert recognised_on([made_on(vnni), made_on(held), made_on(held), made_on(None)]) == {
+    vnni = {"machine": "x86_64", "int8_extensions": ["AVX2", "AVX512F", "AVX512VNNI"], "kernels_held_to": None,
+            "numpy_kernels": ["X86_V3", "X86_V4", "AVX512_ICL"]}
+    held = {**vnni, "kernels_held_to": "AVX2", "numpy_kernels": ["X86_V3"]}
+    onednn_only = {key: value for key, value in held.items() if key != "numpy_kernels"}  # a cache of before
+    assert recognised_on([made_on(vnni), made_on(held), made_on(held), made_on(None), made_on(onednn_only)]) == {
         "unrecorded": 1,
-        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels held to AVX2": 2,
-        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels its own": 1,
+        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels held to AVX2, numpy X86_V3": 2,
+        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels held to AVX2, numpy unrecorded": 1,
+        "x86_64 (AVX2+AVX512F+AVX512VNNI), kernels its own, numpy X86_V3+X86_V4+AVX512_ICL": 1,
     }
