@@ -106,26 +106,35 @@ def cpu_isa_environment(isa: str) -> dict[str, str]:
     return env
 
 
-def _numpy_kernels() -> Optional[list[str]]:
-    """numpy's dispatched kernels in use (None before numpy is imported or where it does not say)."""
+def _numpy_cpu() -> tuple[Optional[list[str]], dict]:
+    """numpy's dispatched kernels and the CPU features it found (None and {} before numpy is
+    imported, or where its private table has moved)."""
     if "numpy" not in sys.modules:
-        return None
+        return None, {}
     try:
         from numpy._core._multiarray_umath import __cpu_dispatch__ as targets, __cpu_features__ as found
-    except ImportError:  # numpy's private table moved
-        return None
-    return [t for t in targets if found.get(t)]
+    except ImportError:
+        return None, {}
+    return list(targets), found
+
+
+def _numpy_kernels() -> Optional[list[str]]:
+    """numpy's dispatched kernels in use."""
+    targets, found = _numpy_cpu()
+    return None if targets is None else [t for t in targets if found.get(t)]
 
 
 def _int8_library() -> Optional[str]:
     """The library CTranslate2 computes int8 products with on this CPU (its own rule: Intel MKL on
-    Intel CPUs unless ``CT2_USE_MKL`` says otherwise). None off x86-64, where it has other ones."""
+    Intel CPUs unless ``CT2_USE_MKL`` says otherwise). None off x86-64, where it has other ones,
+    and where the vendor is not known and the environment does not say."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
     use_mkl = os.environ.get(MKL_ENV, "").strip().lower()
     if use_mkl:
         return "Intel MKL" if use_mkl in ("1", "true", "on", "yes") else "oneDNN"
-    return "Intel MKL" if _cpu_vendor() == "GenuineIntel" else "oneDNN"
+    vendor = _cpu_vendor()
+    return ("Intel MKL" if vendor == "GenuineIntel" else "oneDNN") if vendor else None
 
 
 def _loaded_unheld(wanted: dict[str, str]) -> list[str]:
@@ -184,10 +193,7 @@ def restart_held(isa: str) -> None:
 def cpu_identity(limit: Optional[str]) -> dict:
     """What decides the recogniser's CPU arithmetic, for the output: the CPU, its int8 extensions,
     the library and limit of the int8 kernels, numpy's kernels in use and OpenBLAS's core type."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as found
-    except ImportError:  # numpy's private table moved; the machine name still says something
-        found = {}
+    found = _numpy_cpu()[1]
     return {"machine": platform.machine(), "vendor": _cpu_vendor() or None,
             "int8_extensions": [f for f in _INT8_FEATURES if found.get(f)], "int8_library": _int8_library(),
             "kernels_held_to": limit, "numpy_kernels": _numpy_kernels(), "blas_core": _blas_core()}
