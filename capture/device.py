@@ -3,6 +3,7 @@ recogniser's arithmetic may use."""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -74,9 +75,11 @@ def check_cpu_isa(isa: str) -> None:
         raise ValueError(f"cpu_isa must be one of {', '.join(CPU_ISAS)}, not {isa!r}")
 
 
+@functools.lru_cache(maxsize=None)
 def _cpuinfo(field: str) -> str:
     """A field of the first processor in Linux's /proc/cpuinfo ("" elsewhere: only the kernels of
-    numpy and OpenBLAS, and CTranslate2's choice of library, are not held there)."""
+    numpy and OpenBLAS, and CTranslate2's choice of library, are not held there). Read once per
+    field: the file lists every core, and the hold and the output's identity each ask."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
             return next((line.split(":", 1)[1].strip() for line in fh if line.split(":", 1)[0].strip() == field), "")

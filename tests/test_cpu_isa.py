@@ -110,14 +110,19 @@ def test_identity_names_the_limit_and_the_cpu():
     assert out["numpy_kernels"] and all(isinstance(k, str) for k in out["numpy_kernels"])
 
 
-BEYOND_AVX2 = ("X86_V4", "AVX512")  # numpy's names of its kernels beyond AVX2 begin so
+def _beyond_avx2(kernels: list[str]) -> list[str]:
+    return [k for k in kernels if k.startswith(("X86_V4", "AVX512"))]  # numpy's names of those begin so
+
+
+def _unheld_environment() -> dict[str, str]:
+    """This process's environment without the held variables, for a child that starts afresh."""
+    return {**{key: value for key, value in os.environ.items() if key not in HELD}, "PYTHONPATH": str(REPO)}
 
 
 def _python(code: str) -> dict:
     """Run ``code`` in a fresh interpreter (no held environment) and read the JSON it prints."""
-    env = {key: value for key, value in os.environ.items() if key not in HELD}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**env, "PYTHONPATH": str(REPO)})
+                          env=_unheld_environment())
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -125,18 +130,18 @@ def _python(code: str) -> dict:
 def test_held_before_numpy_is_imported_numpy_and_openblas_use_avx2_kernels():
     held = _python("from capture.device import hold_cpu_isa, cpu_identity; hold_cpu_isa('avx2'); "
                    "import numpy, json; print(json.dumps(cpu_identity('AVX2')))")
-    assert not [k for k in held["numpy_kernels"] if k.startswith(BEYOND_AVX2)]
+    assert not _beyond_avx2(held["numpy_kernels"])
     if "AVX512F" in held["int8_extensions"]:
         assert held["blas_core"] in ("Haswell", None)  # None: threadpoolctl absent
         own = _python("import numpy, json; from capture.device import cpu_identity; print(json.dumps(cpu_identity(None)))")
-        assert [k for k in own["numpy_kernels"] if k.startswith(BEYOND_AVX2)]  # so holding changed something
+        assert _beyond_avx2(own["numpy_kernels"])  # so holding changed something
 
 
 def test_a_script_that_imported_numpy_restarts_itself_held():
     out = _python("import numpy, json, os; from capture.device import restart_held, cpu_identity; "
                   "restart_held('avx2'); print(json.dumps({**cpu_identity(None), 'onednn': os.environ['ONEDNN_MAX_CPU_ISA']}))")
     assert out["onednn"] == "AVX2"
-    assert not [k for k in out["numpy_kernels"] if k.startswith(BEYOND_AVX2)]
+    assert not _beyond_avx2(out["numpy_kernels"])
 
 
 def _words_and_cpu(folder) -> tuple[list, dict]:
@@ -162,10 +167,9 @@ def test_an_intel_avx2_processor_writes_what_this_one_writes_held(tmp_path):
     here = tonescribe("process", str(SAMPLE), "--device", "cpu", "--cpu-isa", "avx2", "--out", str(tmp_path / "here"),
                       cwd=tmp_path)
     assert here.returncode == 0, here.stderr
-    env = {key: value for key, value in os.environ.items() if key not in HELD}
     there = subprocess.run([QEMU, "-cpu", "Haswell", sys.executable, "-m", "capture.cli", "process", str(SAMPLE),
                             "--device", "cpu", "--cpu-isa", "avx2", "--out", str(tmp_path / "there")],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=1800, env={**env, "PYTHONPATH": str(REPO)})
+                           cwd=tmp_path, capture_output=True, text=True, timeout=1800, env=_unheld_environment())
     assert there.returncode == 0, there.stderr
     (words_here, cpu_here), (words_there, cpu_there) = (_words_and_cpu(tmp_path / name / SAMPLE.stem)
                                                         for name in ("here", "there"))
