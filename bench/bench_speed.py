@@ -236,6 +236,11 @@ class StageClock:
             self._torch_peak(stage)
 
 
+def _asr_items(items: list[str]) -> dict[str, str]:
+    """``--asr KEY=VALUE`` items as a mapping, values as written."""
+    return dict(item.partition("=")[::2] for item in items)
+
+
 def _asr_options(cls, args: argparse.Namespace):
     """``AsrOptions`` with the model, device and every ``--asr KEY=VALUE`` this code's
     ``AsrOptions`` has (an older commit may lack some: those are returned as ignored)."""
@@ -243,8 +248,7 @@ def _asr_options(cls, args: argparse.Namespace):
 
     fields = {f.name: f for f in dataclasses.fields(cls)}
     given, ignored = {"model": args.model, "device": args.device}, []
-    for item in args.asr:
-        key, _, value = item.partition("=")
+    for key, value in _asr_items(args.asr).items():
         if key not in fields:
             ignored.append(key)
             continue
@@ -411,8 +415,7 @@ def _held_environment(asr_items: list[str]) -> dict[str, str]:
     their kernels when numpy is imported, before the recogniser could hold them."""
     from capture.device import cpu_isa_environment
 
-    isa = next((item.partition("=")[2] for item in asr_items if item.partition("=")[0] == "cpu_isa"), "native")
-    return cpu_isa_environment(isa)
+    return cpu_isa_environment(_asr_items(asr_items).get("cpu_isa", "native"))
 
 
 class ChildFailed(RuntimeError):
