@@ -65,11 +65,15 @@ def export_transcript(transcript, folder: Path, formats: Sequence[str], *, stem:
     return written
 
 
-def export_all(folder: str | Path, formats: Sequence[str] | str, *, out: Optional[Path] = None) -> dict[str, list[Path]]:
+def export_all(folder: str | Path, formats: Sequence[str] | str, *, out: Optional[Path] = None,
+               omit: Sequence[str] = ()) -> dict[str, list[Path]]:
     """Export the transcript in ``folder`` (an output folder or its transcript.json) to
-    ``formats``; files go to ``out`` (default: the same folder)."""
+    ``formats``, without the mark types ``omit`` (``prosody.notation.omit``); files go to ``out``
+    (default: the same folder)."""
+    from prosody.notation.omit import leave_out
+
     source = transcript_folder(folder)
-    transcript = load_transcript(source)
+    transcript = leave_out(load_transcript(source), omit)
     return export_transcript(transcript, Path(out) if out else source, parse_formats(formats))
 
 

@@ -1,4 +1,4 @@
-"""``tonescribe export OUTDIR|transcript.json --format eaf|textgrid|cha|vtt|srt|docx|csv|all``"""
+"""``tonescribe export OUTDIR|transcript.json --format eaf|textgrid|cha|vtt|srt|docx|csv|all [--omit TYPES]``"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from capture.progress import configure_logging
 from export import FORMATS, ExportError, export_all
+from prosody.notation.omit import add_option
 
 logger = logging.getLogger("tonescribe.export")
 
@@ -24,6 +25,7 @@ def register(sub) -> None:
     parser.add_argument("--format", "-f", dest="formats", action="append", required=True, metavar="FORMAT",
                         help=f"{', '.join(FORMATS)} or all; repeat or separate with commas")
     parser.add_argument("--out", type=Path, default=None, help="write the files here (default: next to transcript.json)")
+    add_option(parser, files="exported files")
     parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.set_defaults(func=run)
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for target in args.target:
         try:
-            written = export_all(target, ",".join(args.formats), out=args.out)
+            written = export_all(target, ",".join(args.formats), out=args.out, omit=args.omit)
         except ExportError as exc:
             print(f"tonescribe: error: {exc}", file=sys.stderr)
             failures += 1

@@ -19,25 +19,25 @@ from capture import atomic
 from capture.record import Transcript
 from export.common import speakers
 from export.source import ExportError
+from prosody.notation.omit import left_out, left_out_text
 
 MONO_FONT = "Courier New"  # metric-compatible Liberation Mono stands in where it is missing
 FONT_SIZE_PT = 9.5
 UNDERLINE = "\u0332"
 
-KEY = (
-    ("(0.7)", "silence in tenths of a second"),
-    ("(.)", "micropause, under 0.2 s"),
-    ("=", "latching: no gap between two speakers' talk"),
-    ("[ ]", "start and end of overlapping talk, aligned across speakers"),
-    ("word", "underlined: emphasis (pitch, loudness and length together)"),
-    ("WORD", "capitals: louder than the surrounding talk"),
-    ("°word°", "quieter than the surrounding talk"),
-    ("↑ ↓", "step up or down in pitch before the word"),
-    (". , ¿ ?", "final intonation: fall, level or slight fall, slight rise, rise"),
-    ("wo::rd", "lengthened sound (more colons, longer)"),
-    (">word<  <word>", "faster / slower than the speaker's usual rate"),
+KEY = (  # (symbol, meaning, the mark type it writes; None for the layout of the talk)
+    ("(0.7)", "silence in tenths of a second", None),
+    ("(.)", "micropause, under 0.2 s", None),
+    ("=", "latching: no gap between two speakers' talk", None),
+    ("[ ]", "start and end of overlapping talk, aligned across speakers", None),
+    ("word", "underlined: emphasis (pitch, loudness and length together)", "emphasis"),
+    ("WORD", "capitals: louder than the surrounding talk", "loud"),
+    ("°word°", "quieter than the surrounding talk", "quiet"),
+    ("↑ ↓", "step up or down in pitch before the word", "pitch_step"),
+    (". , ¿ ?", "final intonation: fall, level or slight fall, slight rise, rise", "intonation"),
+    ("wo::rd", "lengthened sound (more colons, longer)", "lengthening"),
+    (">word<  <word>", "faster / slower than the speaker's usual rate", "tempo"),
 )
-
 
 def _jefferson_lines(transcript: Transcript) -> list[str]:
     try:
@@ -104,7 +104,7 @@ def _details(transcript: Transcript) -> list[tuple[str, str]]:
         ("Transcribed by", f"tonescribe {transcript.pipeline.version}, recogniser {asr.get('name', '?')}, "
                            f"on {transcript.pipeline.device}"),
         ("Exported", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-    ]
+    ] + ([("Marks", left_out_text(transcript).capitalize())] if left_out(transcript) else [])
 
 
 def build_docx(transcript: Transcript) -> bytes:
@@ -135,7 +135,7 @@ def build_docx(transcript: Transcript) -> bytes:
 
     document.add_heading("Key to the symbols (Jefferson 2004)", level=2)
     key = document.add_table(rows=0, cols=2)
-    for symbol, meaning in KEY:
+    for symbol, meaning, _ in (row for row in KEY if row[2] not in left_out(transcript)):
         cells = key.add_row().cells
         run = cells[0].paragraphs[0].add_run(symbol)
         run.underline = meaning.startswith("underlined")

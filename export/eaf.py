@@ -28,6 +28,7 @@ from export.common import (
     OTHER_FAMILY, MARK_FAMILIES, Span, lanes, mark_spans, ms, pause_spans, speakers,
     track_points, values_text, without_overlaps, word_values, words_of,
 )
+from prosody.notation.omit import left_out
 
 logger = logging.getLogger("tonescribe.export")
 
@@ -177,6 +178,7 @@ def build_eaf(transcript: Transcript, folder: Path, *, linked: tuple[Path, ...] 
     props = {"URN": f"urn:sha256:{transcript.audio.sha256}" if transcript.audio.sha256 else "",
              "tonescribe.version": transcript.pipeline.version,
              "tonescribe.schema_version": transcript.schema_version,
+             "tonescribe.marks_left_out": ",".join(left_out(transcript)),
              "lastUsedAnnotationId": str(b.next_annotation - 1)}
     for name, value in props.items():
         if value:

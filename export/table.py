@@ -5,7 +5,8 @@ Columns: the word's index, speaker id and name, utterance number, text, start/en
 seconds (full precision), recogniser probability, every per-word prosodic feature, the measured
 pause after the word, then for every mark type ``mark_<type>`` (its value, ``;``-joined when
 several marks of one type cover the word) and ``mark_<type>_confidence``. Pause, gap and latch
-marks sit on the word before the silence. An empty cell means "not measured" / "no mark".
+marks sit on the word before the silence. An empty cell means "not measured" / "no mark"; a
+type left out of the export (``--omit``) has no columns.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from capture import atomic
 from capture.record import Transcript
 from export.common import PAUSE_TYPES, number, speakers, speaker_key
+from prosody.notation.omit import left_out
 
 BASE_COLUMNS = ("word_index", "speaker", "speaker_name", "utterance", "text", "start_s", "end_s", "duration_s",
                 "probability")
@@ -31,8 +33,10 @@ KNOWN_MARK_TYPES = ("pause", "gap", "latch", "emphasis", "loud", "quiet", "pitch
 
 
 def mark_types(transcript: Transcript) -> list[str]:
+    """The mark columns' types: every type the marks stage writes, less those the export leaves
+    out (``--omit``: no column, so "not transcribed" never reads as "no mark")."""
     extra = sorted({m.type for m in transcript.marks} - set(KNOWN_MARK_TYPES))
-    return [*KNOWN_MARK_TYPES, *extra]
+    return [t for t in (*KNOWN_MARK_TYPES, *extra) if t not in left_out(transcript)]
 
 
 def columns(transcript: Transcript) -> list[str]:

@@ -118,6 +118,39 @@ def test_review_corrections_show_up_in_the_exports(tmp_path):
     assert "cafetería" in (folder / f"{STEM}.vtt").read_text(encoding="utf-8")
 
 
+def test_exports_leave_out_the_types_asked_for_and_say_so(tmp_path, capsys):
+    """``--omit``: no emphasis or pitch-step symbol, tier or column in any export, each file saying
+    so where its format has room; the other marks and transcript.json as before."""
+    pympi = pytest.importorskip("pympi")
+    docx = pytest.importorskip("docx")
+    folder = write_sample(tmp_path / STEM)
+    before = (folder / "transcript.json").read_bytes()
+    assert main(["export", str(folder), "-f", "eaf,csv,cha,docx", "--omit", "emphasis", "--omit", "pitch-step", "-q"]) == 0
+    assert (folder / "transcript.json").read_bytes() == before
+    with open(folder / f"{STEM}.words.csv", encoding="utf-8", newline="") as fh:
+        table = csv.DictReader(fh)
+        assert "mark_emphasis" not in table.fieldnames and "mark_pitch_step_confidence" not in table.fieldnames
+        assert "mark_loud" in table.fieldnames and "mark_pause" in table.fieldnames
+    eaf = pympi.Elan.Eaf(str(folder / f"{STEM}.eaf"))
+    assert "María José Núñez emphasis" not in eaf.get_tier_names()
+    assert "María José Núñez lengthening" in eaf.get_tier_names()
+    assert ("tonescribe.marks_left_out", "emphasis,pitch_step") in eaf.get_properties()
+    chat = (folder / f"{STEM}.cha").read_text(encoding="utf-8")
+    talk = [line for line in chat.splitlines() if line.startswith("*")]
+    assert "not transcribed: emphasis, pitch step" in chat and talk
+    assert not any("ˈ" in line or "↑" in line or "↓" in line for line in talk)
+    assert any("◉" in line for line in talk)  # loud is still written
+    document = docx.Document(str(folder / f"{STEM}.docx"))
+    details = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert details["Marks"] == "Not transcribed: emphasis, pitch step"
+    key = {row.cells[0].text for row in document.tables[1].rows}
+    assert "↑ ↓" not in key and "word" not in key and {"WORD", "wo::rd", "(0.7)"} <= key
+    assert not any(r.underline for p in document.paragraphs for r in p.runs)
+    with pytest.raises(SystemExit):
+        main(["export", str(folder), "-f", "csv", "--omit", "latch"])
+    assert "latch marks cannot be left out" in capsys.readouterr().err
+
+
 def test_a_recording_without_speech_or_tracks_still_exports(tmp_path):
     from capture.record import replace
     from export_sample import sample_transcript

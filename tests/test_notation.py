@@ -12,6 +12,7 @@ from capture.outputs import write_output_dir
 from capture.record import Mark, Overlap, Pause, Transcript, Utterance, replace
 from prosody.notation.gat2 import render_gat2
 from prosody.notation.jefferson import render_jefferson
+from prosody.notation.omit import leave_out, parse_omit
 from prosody.notation.plain import render_plain
 from test_marks import BASE_DB, BASE_HZ, _per_word, make_transcript, regular_words
 
@@ -125,6 +126,56 @@ def test_render_reports_a_bad_folder(tmp_path, capsys, make_bad):
         (folder / "transcript.json").write_text("{not json")
     assert main(["render", str(folder)]) == 2
     assert "tonescribe: error:" in capsys.readouterr().err
+
+
+def test_notations_leave_out_the_types_asked_for_and_say_so():
+    """``--omit``: the hand-written transcripts without emphasis and intonation, the rest as before."""
+    t = leave_out(conversation(), ["intonation", "emphasis"])
+    assert render_jefferson(t) == """\
+# test.wav (3.3 s); Jefferson (2004) notation; emphasis underlined (U+0332); speakers: S1 = Speaker 1, S2 = Speaker 2; not transcribed: emphasis, intonation
+
+  1 S1: So:: (.) >I was< [↑going home]
+  2 S2:                  [Yeah]
+  3     (0.7)
+  4     °right°=
+  5 S1: =REALLY
+"""
+    assert render_gat2(t).splitlines()[0].endswith("; not transcribed: emphasis, intonation")
+    assert "<<all> i was>" in render_gat2(t)
+    assert render_jefferson(leave_out(conversation(), [])) == JEFFERSON
+    assert leave_out(conversation(), "emphasis,intonation") == t
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("lengthening,emphasis", ("emphasis", "lengthening")), (["pitch-step", "loud,pitch_step"], ("loud", "pitch_step")),
+    (" Tempo ,", ("tempo",)), (None, ()),
+])
+def test_mark_types_to_leave_out_are_read_in_one_order(spec, expected):
+    assert parse_omit(spec) == expected
+
+
+@pytest.mark.parametrize("name, says", [("pause", "layout of the talk"), ("overlap", "layout of the talk"),
+                                        ("emphasise", "unknown mark type 'emphasise'")])
+def test_a_mark_type_that_cannot_be_left_out_is_a_usage_error(tmp_path, capsys, name, says):
+    folder = _processed_folder(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["render", str(folder), "--omit", name])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "choose from emphasis, loud, quiet, pitch_step, intonation, tempo, lengthening" in err
+
+
+def test_render_omit_changes_the_notations_not_transcript_json(tmp_path):
+    folder = _processed_folder(tmp_path)
+    before = (folder / "transcript.json").read_bytes()
+    assert main(["render", str(folder), "--omit", "pitch_step"]) == 0
+    jefferson = (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
+    gat2 = (folder / "transcript.gat2.txt").read_text(encoding="utf-8")
+    assert "↑" not in jefferson and "↑" not in gat2 and "<<f> ba>" in gat2
+    assert jefferson.splitlines()[0].endswith("; not transcribed: pitch step")
+    assert (folder / "transcript.json").read_bytes() == before
+    assert main(["render", str(folder)]) == 0  # without --omit, everything again
+    assert "↑ba" in (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
 
 
 def test_overlapping_talk_is_cut_and_bracketed_in_line():

@@ -1,8 +1,10 @@
-"""``tonescribe render OUTDIR... [--notation jefferson|gat2|plain] [--thresholds FILE]``
+"""``tonescribe render OUTDIR... [--notation jefferson|gat2|plain] [--thresholds FILE] [--omit TYPES]``
 
 Re-renders notations from an output folder's ``transcript.json`` alone: no audio, no recognition.
 With ``--thresholds`` the marks are first re-derived from the stored tracks with the new
-thresholds, and ``transcript.json`` is rewritten with them (and the thresholds used).
+thresholds, and ``transcript.json`` is rewritten with them (and the thresholds used). With
+``--omit`` the notations leave those mark types out and say so in their first line;
+``transcript.json`` keeps them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from capture import atomic
 from capture.outputs import TRANSCRIPT_JSON, rewrite_files
 from capture.record import Transcript, replace
 from prosody.marks import annotate
+from prosody.notation.omit import add_option, leave_out
 from prosody.thresholds import load_thresholds
 
 logger = logging.getLogger("tonescribe.render")
@@ -31,11 +35,13 @@ def register(sub) -> None:
                         help="which file to write (repeatable; default: all three)")
     parser.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="TOML file of mark thresholds (see prosody/thresholds.toml); re-derives the marks")
+    add_option(parser, files="notations")
     parser.set_defaults(func=run)
 
 
-def rerender(folder: Path, notations: list[str], thresholds_path: Path | None) -> list[str]:
-    """Re-render one folder; returns the names of the files written."""
+def rerender(folder: Path, notations: list[str], thresholds_path: Path | None, omit: Sequence[str] = ()) -> list[str]:
+    """Re-render one folder, the notations without the mark types ``omit``; returns the names of
+    the files written."""
     source = folder / TRANSCRIPT_JSON
     if not source.is_file():
         raise ValueError(f"{folder}: no {TRANSCRIPT_JSON} here; give an output folder of `tonescribe process`")
@@ -52,7 +58,7 @@ def rerender(folder: Path, notations: list[str], thresholds_path: Path | None) -
         atomic.write_text(source, transcript.to_json() + "\n")
         written.append(TRANSCRIPT_JSON)
     names = [NOTATIONS[n] for n in notations]
-    rewrite_files(folder, transcript, names)
+    rewrite_files(folder, leave_out(transcript, omit), names)
     return written + names
 
 
@@ -61,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for folder in args.outdir:
         try:
-            written = rerender(folder, notations, args.thresholds)
+            written = rerender(folder, notations, args.thresholds, args.omit)
         except ValueError as exc:
             print(f"tonescribe: error: {exc}", file=sys.stderr)
             failures += 1

@@ -9,6 +9,7 @@ import unicodedata
 from typing import Iterator, Optional, Union
 
 from capture.record import Pause, Transcript, Utterance, Word
+from prosody.notation.omit import left_out_text
 from prosody.notation.spelling import consonant_span, nucleus_spans, syllable_of
 from prosody.syllables import VOWEL_LETTERS, count_syllables
 
@@ -273,7 +274,9 @@ def render_talk(
             rows.append((f"{number(len(rows) + 1)} {(label if k == 0 else ''):<{width_label}} ", chunk))
     speakers = ", ".join(f"{s.id} = {s.label}" for s in transcript.speakers) or "none"
     name = transcript.audio.path.rsplit("/", 1)[-1]
-    header = [f"# {name} ({transcript.audio.duration_s:.1f} s); {title}; speakers: {speakers}", ""]
+    omitted = left_out_text(transcript)
+    header = [f"# {name} ({transcript.audio.duration_s:.1f} s); {title}; speakers: {speakers}"
+              + (f"; {omitted}" if omitted else ""), ""]
     return "\n".join(header + align_overlaps(rows)) + "\n"
 
 
