@@ -39,6 +39,7 @@ KEY = (  # (symbol, meaning, the mark type it writes; None for the layout of the
     (">word<  <word>", "faster / slower than the speaker's usual rate", "tempo"),
 )
 
+
 def _jefferson_lines(transcript: Transcript) -> list[str]:
     try:
         from prosody.notation.jefferson import render_jefferson

@@ -140,6 +140,8 @@ def test_exports_leave_out_the_types_asked_for_and_say_so(tmp_path, capsys):
     assert "not transcribed: emphasis, pitch step" in chat and talk
     assert not any("ˈ" in line or "↑" in line or "↓" in line for line in talk)
     assert any("◉" in line for line in talk)  # loud is still written
+    pylangacq = pytest.importorskip("pylangacq")
+    assert len(pylangacq.read_chat(str(folder / f"{STEM}.cha")).utterances()) == len(talk) == 4
     document = docx.Document(str(folder / f"{STEM}.docx"))
     details = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
     assert details["Marks"] == "Not transcribed: emphasis, pitch step"
