@@ -132,7 +132,7 @@ def test_notations_leave_out_the_types_asked_for_and_say_so():
     """``--omit``: the hand-written transcripts without emphasis and intonation, the rest as before."""
     t = leave_out(conversation(), ["intonation", "emphasis"])
     assert render_jefferson(t) == """\
-# test.wav (3.3 s); Jefferson (2004) notation; emphasis underlined (U+0332); speakers: S1 = Speaker 1, S2 = Speaker 2; not transcribed: emphasis, intonation
+# test.wav (3.3 s); Jefferson (2004) notation; speakers: S1 = Speaker 1, S2 = Speaker 2; not transcribed: emphasis, intonation
 
   1 S1: So:: (.) >I was< [↑going home]
   2 S2:                  [Yeah]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from capture.record import Mark, Transcript
 from prosody.notation.layout import Token, WordMarks, accent_span, bracket, held_colons, render_talk, strip_punctuation
+from prosody.notation.omit import left_out
 
 UNDERLINE = "\u0332"
 INTONATION = {"fall": ".", "slight_fall": ",", "level": ",", "slight_rise": "¿", "rise": "?"}
@@ -42,7 +43,8 @@ def word_token(transcript: Transcript, i: int, marks: WordMarks) -> Token:
 def render_jefferson(transcript: Transcript) -> str:
     return render_talk(
         transcript,
-        title="Jefferson (2004) notation; emphasis underlined (U+0332)",
+        title="Jefferson (2004) notation" + ("" if "emphasis" in left_out(transcript)
+                                             else "; emphasis underlined (U+0332)"),
         word_token=lambda i, marks: word_token(transcript, i, marks),
         pause_text=pause_text,
         number=lambda n: f"{n:>3}",
