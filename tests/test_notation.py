@@ -118,6 +118,31 @@ def test_render_with_new_thresholds_rederives_marks_without_audio(tmp_path, caps
     assert not [m for m in data["marks"] if m["type"] == "pitch_step"]
 
 
+def test_render_shows_the_review_corrections_as_the_exports_do(tmp_path, capsys):
+    """A word corrected and a mark rejected in the review reach the notations that ``render``
+    writes; transcript.json stays the machine's."""
+    from review.corrections import add_edit
+
+    folder = _processed_folder(tmp_path)
+    before = (folder / "transcript.json").read_bytes()
+    marks = json.loads(before)["marks"]
+    step = next(k for k, m in enumerate(marks) if m["type"] == "pitch_step")
+    add_edit(folder, "word.text", {"word": 2, "text": "corrected"})
+    add_edit(folder, "mark.review", {"mark": step, "status": "rejected"})
+    assert main(["render", str(folder)]) == 0
+    for name in ("transcript.jefferson.txt", "transcript.gat2.txt", "transcript.txt"):
+        text = (folder / name).read_text(encoding="utf-8")
+        assert "corrected" in text and "↑" not in text, name
+    assert "<<f> ba>" in (folder / "transcript.gat2.txt").read_text(encoding="utf-8")  # the loud mark stays
+    assert (folder / "transcript.json").read_bytes() == before
+    (folder / "corrections.json").write_text("{not json", encoding="utf-8")
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[pitch_steps]\nmin_step_st = 6.0\n")
+    assert main(["render", str(folder), "--thresholds", str(strict)]) == 2
+    assert "corrections.json is not valid JSON" in capsys.readouterr().err
+    assert (folder / "transcript.json").read_bytes() == before  # nothing written
+
+
 @pytest.mark.parametrize("make_bad", ["missing", "garbage"])
 def test_render_reports_a_bad_folder(tmp_path, capsys, make_bad):
     folder = tmp_path / "rec"

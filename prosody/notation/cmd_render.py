@@ -1,10 +1,12 @@
 """``tonescribe render OUTDIR... [--notation jefferson|gat2|plain] [--thresholds FILE] [--omit TYPES]``
 
 Re-renders notations from an output folder's ``transcript.json`` alone: no audio, no recognition.
-With ``--thresholds`` the marks are first re-derived from the stored tracks with the new
-thresholds, and ``transcript.json`` is rewritten with them (and the thresholds used). With
-``--omit`` the notations leave those mark types out and say so in their first line;
-``transcript.json`` keeps them.
+The review's corrections (``corrections.json``) are applied, as every export applies them, so
+after a review the notations show the corrected words, speakers and marks. With
+``--thresholds`` the marks are first re-derived from the stored tracks with the new thresholds,
+and ``transcript.json`` is rewritten with them (and the thresholds used). With ``--omit`` the
+notations leave those mark types out and say so in their first line; ``transcript.json`` keeps
+them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from capture.record import Transcript, replace
 from prosody.marks import annotate
 from prosody.notation.omit import add_option, leave_out
 from prosody.thresholds import load_thresholds
+from review.corrections import apply_corrections, load_layer
 
 logger = logging.getLogger("tonescribe.render")
 
@@ -49,6 +52,7 @@ def rerender(folder: Path, notations: list[str], thresholds_path: Path | None, o
         transcript = Transcript.load(source)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{source}: cannot read it ({exc})") from None
+    layer = load_layer(folder)  # before anything is written: a broken corrections file changes nothing
     written = []
     if thresholds_path is not None or not transcript.marks:
         thresholds = load_thresholds(thresholds_path)
@@ -58,7 +62,7 @@ def rerender(folder: Path, notations: list[str], thresholds_path: Path | None, o
         atomic.write_text(source, transcript.to_json() + "\n")
         written.append(TRANSCRIPT_JSON)
     names = [NOTATIONS[n] for n in notations]
-    rewrite_files(folder, leave_out(transcript, omit), names)
+    rewrite_files(folder, leave_out(apply_corrections(transcript, layer), omit), names)
     return written + names
 
 
