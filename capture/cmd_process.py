@@ -15,6 +15,7 @@ from capture.pipeline import Engine, ProcessOptions
 from capture.progress import Reporter, configure_logging
 from export import export_after_write, formats_arg
 from prosody.measure import ProsodyOptions
+from prosody.notation.omit import add_option
 from prosody.thresholds import load_thresholds
 from transcribe.asr import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, AsrOptions
 from transcribe.diarize import SPEAKER_MODES, SpeakerOptions
@@ -55,6 +56,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", metavar="FORMATS", type=formats_arg, default=os.environ.get("TONESCRIBE_EXPORT", ""),
                         help="also export each transcript: eaf,textgrid,cha,vtt,srt,docx,csv or all "
                              "(default: $TONESCRIBE_EXPORT, else none); see `tonescribe export`")
+    add_option(parser, files="notation and export files")
     parser.add_argument("--scratch", type=Path, metavar="DIR", default=None,
                         help="where decoded 16 kHz samples wait while a recording is processed (removed after "
                              "each one; default: the system's temporary folder, $TMPDIR)")
@@ -99,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
             reporter.file_started(str(path), index, len(args.audio))
             try:
                 transcript = engine.process(path)
-                folder = write_output_dir(transcript, output_dir_for(path, args.out, taken))
-                export_after_write(folder, args.export)
+                folder = write_output_dir(transcript, output_dir_for(path, args.out, taken), omit=args.omit)
+                export_after_write(folder, args.export, args.omit)
             except DecodeError as exc:
                 failures += 1
                 reporter.file_done(None, str(exc))

@@ -119,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     runner = JobRunner(engine, store, out, WorkerOptions(
         min_duration_s=args.min_duration, max_attempts=args.max_attempts, backoff_s=args.backoff,
         backoff_max_s=args.backoff_max, move_done=args.move_done.absolute() if args.move_done else None,
-        inbox=inbox, exports=args.export), stop=stop, asr_slots=threading.Semaphore(args.workers))
+        inbox=inbox, exports=args.export, omit=tuple(args.omit)),
+        stop=stop, asr_slots=threading.Semaphore(args.workers))
     excluded = [out] + ([args.move_done] if args.move_done else [])
     watcher = FolderWatcher(inbox, watch_options, exclude=excluded)
 

@@ -10,12 +10,13 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from capture import atomic
 from capture.record import Transcript
 from prosody.notation.gat2 import render_gat2
 from prosody.notation.jefferson import render_jefferson
+from prosody.notation.omit import leave_out
 from prosody.notation.plain import render_plain
 from transcribe.rttm import render_rttm
 
@@ -62,12 +63,14 @@ def render_all(transcript: Transcript, names: Iterable[str] | None = None) -> di
     return {name: fn(transcript) for name, fn in chosen.items()}
 
 
-def write_output_dir(transcript: Transcript, folder: Path) -> Path:
+def write_output_dir(transcript: Transcript, folder: Path, *, omit: Sequence[str] = ()) -> Path:
+    """``transcript.json`` and the files rendered from it, published at once; the rendered files
+    without the mark types ``omit`` (``prosody.notation.omit``), transcript.json with every mark."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     try:
         (staging / TRANSCRIPT_JSON).write_text(transcript.to_json() + "\n", encoding="utf-8")
-        for name, text in render_all(transcript).items():
+        for name, text in render_all(leave_out(transcript, omit)).items():
             (staging / name).write_text(text, encoding="utf-8")
         for name in KEEP_ON_REWRITE:  # a reviewer's work survives processing the recording again
             if (folder / name).is_file():

@@ -46,6 +46,7 @@ class WorkerOptions:
     move_done: Optional[Path] = None
     inbox: Optional[Path] = None
     exports: tuple[str, ...] = ()  # export formats written after each output folder (export.FORMATS)
+    omit: tuple[str, ...] = ()  # mark types the notation and export files leave out (prosody.notation.omit)
 
 
 class Stop(Exception):
@@ -194,7 +195,7 @@ class JobRunner:
         folder = self.out_dir / job.name
         if _published(folder, job.sha256):  # killed after publishing, before the store knew
             transcript_json = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
-            export_after_write(folder, self.options.exports)
+            export_after_write(folder, self.options.exports, self.options.omit)
             self._finish(job, path, transcript_json["audio"]["duration_s"], transcript_json["pipeline"]["timings_s"])
             return "done"
         checkpoints = StageCheckpoints(self.store.dir, job.sha256, self.engine.options.as_dict())
@@ -204,8 +205,8 @@ class JobRunner:
         if transcript.audio.duration_s < self.options.min_duration_s:
             raise BadRecording(f"the recording is only {transcript.audio.duration_s:.2f} s long "
                                f"(at least {self.options.min_duration_s:g} s is needed to transcribe it)")
-        write_output_dir(transcript, folder)
-        export_after_write(folder, self.options.exports)
+        write_output_dir(transcript, folder, omit=self.options.omit)
+        export_after_write(folder, self.options.exports, self.options.omit)
         self._finish(job, path, transcript.audio.duration_s, transcript.pipeline.timings_s)
         checkpoints.clear()
         return "done"

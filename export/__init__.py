@@ -77,13 +77,15 @@ def export_all(folder: str | Path, formats: Sequence[str] | str, *, out: Optiona
     return export_transcript(transcript, Path(out) if out else source, parse_formats(formats))
 
 
-def export_after_write(folder: Path, formats: Sequence[str] | str | None) -> dict[str, list[Path]]:
-    """The exports ``process`` and ``watch`` run once an output folder is published. The
-    transcript is already safe on disk, so a failing export is logged, not raised."""
+def export_after_write(folder: Path, formats: Sequence[str] | str | None,
+                       omit: Sequence[str] = ()) -> dict[str, list[Path]]:
+    """The exports ``process`` and ``watch`` run once an output folder is published (without the
+    mark types ``omit``). The transcript is already safe on disk, so a failing export is logged,
+    not raised."""
     if not formats:
         return {}
     try:
-        return export_all(folder, formats)
+        return export_all(folder, formats, omit=omit)
     except Exception as exc:  # noqa: BLE001 - an export must not undo a finished transcription
         logger.error("%s: export failed: %s (run `tonescribe export %s --format ...` to retry)", folder, exc, folder)
         return {}

@@ -74,6 +74,19 @@ def test_text_and_rttm_outputs(processed):
     assert not list(folder.parent.glob(".*partial*"))
 
 
+def test_omit_leaves_marks_out_of_the_notations_and_exports_not_the_record(tmp_path):
+    result = tonescribe("process", str(SAMPLE), "--out", str(tmp_path / "out"), "--omit", "emphasis",
+                        "--export", "docx,csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / "dialogue"
+    marks = json.loads((folder / "transcript.json").read_text())["marks"]
+    assert any(m["type"] == "emphasis" for m in marks)  # the sample has stressed words
+    jefferson = (folder / "transcript.jefferson.txt").read_text(encoding="utf-8")
+    assert "\u0332" not in jefferson and jefferson.splitlines()[0].endswith("; not transcribed: emphasis")
+    assert "mark_emphasis" not in (folder / "dialogue.words.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert (folder / "dialogue.docx").stat().st_size > 0
+
+
 def test_bad_file_fails_alone(tmp_path):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really a wav file")

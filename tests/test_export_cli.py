@@ -61,6 +61,11 @@ def test_process_and_watch_take_an_export_option(monkeypatch):
     assert parser.parse_args(["process", "a.wav", "--export", "eaf,docx"]).export == ("eaf", "docx")
     assert parser.parse_args(["watch", "inbox", "--export", "all"]).export == tuple(FORMATS)
     assert parser.parse_args(["process", "a.wav"]).export == ()
+    assert parser.parse_args(["watch", "inbox", "--omit", "emphasis", "--omit", "tempo,loud"]).omit == [
+        "emphasis", "loud", "tempo"]
+    assert parser.parse_args(["process", "a.wav"]).omit == []
+    with pytest.raises(SystemExit):
+        parser.parse_args(["process", "a.wav", "--omit", "overlap"])
     with pytest.raises(SystemExit):
         parser.parse_args(["process", "a.wav", "--export", "pdf"])
     monkeypatch.setenv("TONESCRIBE_EXPORT", "csv")

@@ -365,8 +365,13 @@ def test_move_done_moves_originals_and_a_second_watcher_is_refused(clips, dirs, 
     shutil.copyfile(clips["hello"], inbox / "day 1" / "a.wav")
     shutil.copyfile(clips["bye"], inbox / "b.wav")
     before = checksums(inbox)
-    w = watchers(inbox, out, "--move-done", str(done_dir))
+    w = watchers(inbox, out, "--move-done", str(done_dir), "--export", "cha", "--omit", "intonation")
     wait_until(lambda: states(out) == {"a": "done", "b": "done"}, timeout_s=120, what="both files", proc=w)
+    # the notations and exports leave the asked-for marks out and say so; transcript.json keeps them
+    assert any(m["type"] == "intonation" for m in json.loads((out / "a" / "transcript.json").read_text())["marks"])
+    jefferson = (out / "a" / "transcript.jefferson.txt").read_text(encoding="utf-8").splitlines()
+    assert jefferson[0].endswith("; not transcribed: intonation") and "?" not in "".join(jefferson[2:])
+    assert "not transcribed: intonation" in (out / "a" / "a.cha").read_text(encoding="utf-8")
     second = subprocess.run([sys.executable, "-m", "capture.cli", "watch", str(inbox), "--out", str(out)],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert second.returncode == 2 and "already" in second.stderr
