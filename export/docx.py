@@ -105,7 +105,7 @@ def _details(transcript: Transcript) -> list[tuple[str, str]]:
         ("Transcribed by", f"tonescribe {transcript.pipeline.version}, recogniser {asr.get('name', '?')}, "
                            f"on {transcript.pipeline.device}"),
         ("Exported", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-    ] + ([("Marks", left_out_text(transcript).capitalize())] if left_out(transcript) else [])
+    ] + ([("Marks", note.capitalize())] if (note := left_out_text(transcript)) else [])
 
 
 def build_docx(transcript: Transcript) -> bytes:
@@ -136,10 +136,13 @@ def build_docx(transcript: Transcript) -> bytes:
 
     document.add_heading("Key to the symbols (Jefferson 2004)", level=2)
     key = document.add_table(rows=0, cols=2)
-    for symbol, meaning, _ in (row for row in KEY if row[2] not in left_out(transcript)):
+    omitted = left_out(transcript)
+    for symbol, meaning, kind in KEY:
+        if kind in omitted:
+            continue
         cells = key.add_row().cells
         run = cells[0].paragraphs[0].add_run(symbol)
-        run.underline = meaning.startswith("underlined")
+        run.underline = kind == "emphasis"
         _mono(run, 9)
         cells[1].text = meaning
         for cell in cells:

@@ -36,7 +36,8 @@ def mark_types(transcript: Transcript) -> list[str]:
     """The mark columns' types: every type the marks stage writes, less those the export leaves
     out (``--omit``: no column, so "not transcribed" never reads as "no mark")."""
     extra = sorted({m.type for m in transcript.marks} - set(KNOWN_MARK_TYPES))
-    return [t for t in (*KNOWN_MARK_TYPES, *extra) if t not in left_out(transcript)]
+    omitted = left_out(transcript)
+    return [t for t in (*KNOWN_MARK_TYPES, *extra) if t not in omitted]
 
 
 def columns(transcript: Transcript) -> list[str]:

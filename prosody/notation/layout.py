@@ -274,9 +274,9 @@ def render_talk(
             rows.append((f"{number(len(rows) + 1)} {(label if k == 0 else ''):<{width_label}} ", chunk))
     speakers = ", ".join(f"{s.id} = {s.label}" for s in transcript.speakers) or "none"
     name = transcript.audio.path.rsplit("/", 1)[-1]
-    omitted = left_out_text(transcript)
+    note = left_out_text(transcript)
     header = [f"# {name} ({transcript.audio.duration_s:.1f} s); {title}; speakers: {speakers}"
-              + (f"; {omitted}" if omitted else ""), ""]
+              + (f"; {note}" if note else ""), ""]
     return "\n".join(header + align_overlaps(rows)) + "\n"
 
 
