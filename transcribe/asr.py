@@ -61,6 +61,14 @@ REPETITION_COMPRESSION_RATIO = 2.4
 # word, over at least SKIPPED_SPEECH_S, is speech the decoder skipped.
 WORD_REACH_S = 0.5
 SKIPPED_SPEECH_S = 1.0
+# A window that fails faster-whisper's checks at temperature 0 is decoded again by random sampling
+# at higher temperatures. CTranslate2 seeds its generator from the operating system unless told a
+# seed, once per worker thread, at that thread's first sample, and never again: the same recording
+# came out as "to get brother" or "tuck is brother" from one run to the next (once with a
+# hallucinated word and three lost), and a recording's words depended on what the same model had
+# sampled before it. So the seed is fixed, and a model that has sampled is loaded afresh before its
+# next recording: the same audio gives the same words, whatever came before it.
+SAMPLING_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,23 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "CUBLAS_STATUS_ALLOC_FAILED" in text)
 
 
+class _NotingSamples:
+    """The CTranslate2 model, noting whether a decoding has sampled (faster-whisper asks for
+    ``sampling_topk=0`` at a fallback temperature; 1 is greedy or beam search)."""
+
+    def __init__(self, model):
+        self._model = model
+        self.sampled = False
+
+    def generate(self, *args, **kwargs):
+        if kwargs.get("sampling_topk", 1) != 1:
+            self.sampled = True
+        return self._model.generate(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
 class Recognizer:
     """A loaded Whisper model; load once, reuse for every recording."""
 
@@ -172,15 +197,26 @@ class Recognizer:
                     self.compute_type, self.load_s, self.batch_size)
 
     def _load(self, device: str, compute_type: str):
+        import ctranslate2
         from faster_whisper import WhisperModel
 
-        return WhisperModel(
+        ctranslate2.set_random_seed(SAMPLING_SEED)  # read by each worker thread at its first sample
+        model = WhisperModel(
             self.model_ref.path,
             device=device,
             compute_type=compute_type,
             cpu_threads=self.cpu_threads,
             local_files_only=True,
         )
+        model.model = self._sampling = _NotingSamples(model.model)
+        return model
+
+    def _fresh_generator(self) -> None:
+        """The model loaded again if it has sampled, so this recording's samples start from the seed."""
+        if self._sampling.sampled:
+            logger.debug("the model sampled (temperature fallback): loading it again for a fresh generator")
+            self._model = None
+            self._model = self._load(self.device, self.compute_type)
 
     def _move_to_cpu(self) -> None:
         self._model = None  # let CTranslate2 free the GPU copy before the CPU one is built
@@ -224,10 +260,11 @@ class Recognizer:
 
     def effective_options(self) -> dict:
         return {**asdict(self.options), "device": self.device, "compute_type": self.compute_type,
-                "cpu_threads": self.cpu_threads, "batch_size": self.batch_size}
+                "cpu_threads": self.cpu_threads, "batch_size": self.batch_size, "sampling_seed": SAMPLING_SEED}
 
     def transcribe(self, audio_16k: np.ndarray, *, speaker: Optional[str] = None) -> AsrResult:
         while True:
+            self._fresh_generator()
             try:
                 return self._transcribe_once(audio_16k, speaker)
             except RuntimeError as exc:
