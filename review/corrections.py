@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from capture import atomic
-from capture.outputs import TRANSCRIPT_JSON
+from capture.outputs import CORRECTIONS_JSON, TRANSCRIPT_JSON
 from capture.record import Pause, Speaker, Transcript, Utterance, Word, check_major_version, replace
 
 logger = logging.getLogger("tonescribe.review")
 
-CORRECTIONS_JSON = "corrections.json"
 CORRECTIONS_SCHEMA_VERSION = "1.0"
 MARK_STATUSES = ("accepted", "rejected", "unreviewed")
 OPS = ("word.text", "word.speaker", "turn.split", "turn.merge", "speaker.label", "mark.review", "line.note")

@@ -190,6 +190,39 @@ def test_corrections_survive_processing_the_recording_again(folder: Path):
     assert load_corrected(folder).words[1].text == "who"
 
 
+def test_processing_again_renders_the_corrections_that_still_apply(folder: Path):
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    add_edit(folder, "mark.review", {"mark": 0, "status": "rejected"})
+    write_output_dir(small_transcript(), folder)
+    assert (folder / "transcript.jefferson.txt").read_text(encoding="utf-8").splitlines()[2:4] == [
+        "  1 S1: so who was it", "  2 S2: hard really ha:rd"]  # no underline: the emphasis was rejected
+    assert "Speaker 1: so who was it" in (folder / "transcript.txt").read_text(encoding="utf-8")
+    machine = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    assert machine["words"][1]["text"] == "how" and len(machine["marks"]) == 2
+
+
+def test_processing_again_skips_the_corrections_of_words_that_moved(folder: Path, caplog):
+    from capture.record import replace
+
+    add_edit(folder, "word.text", {"word": 1, "text": "who"})
+    add_edit(folder, "word.text", {"word": 7, "text": "thank you"})
+    t = small_transcript()
+    moved = replace(t.words[1], start_s=t.words[1].start_s + 0.1)  # recognised again a little later
+    write_output_dir(replace(t, words=t.words[:1] + (moved,) + t.words[2:]), folder)
+    plain = (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "so how was it" in plain and "Speaker 1: thank you" in plain
+    assert "skipped" in caplog.text
+
+
+def test_an_unreadable_corrections_file_is_kept_and_the_machine_s_transcript_shown(folder: Path, caplog):
+    broken = b'{"schema_version": "1.0", "edits": [\n'
+    (folder / CORRECTIONS_JSON).write_bytes(broken)
+    write_output_dir(small_transcript(), folder)
+    assert (folder / CORRECTIONS_JSON).read_bytes() == broken
+    assert "so how was it" in (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "not valid JSON" in caplog.text and "without the review's corrections" in caplog.text
+
+
 def test_a_corrected_word_loses_the_phones_of_the_word_it_replaced(tmp_path: Path):
     from capture.record import Phone, replace
 
