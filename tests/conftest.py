@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,28 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"evaluation corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture
+def tonescribe_warnings():
+    """The messages the tonescribe loggers give from WARNING up, while the test runs. The CLI's
+    logging setup, which some tests run in this process, stops their propagation to pytest's caplog
+    and may have set their level higher (``--quiet``)."""
+    messages: list[str] = []
+
+    class Records(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("tonescribe")
+    handler, level = Records(logging.WARNING), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def tone(f0_hz: float, *, duration_s: float, sr: int = 16000, amplitude: float = 0.3) -> np.ndarray:
