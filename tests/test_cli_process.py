@@ -107,3 +107,19 @@ def test_same_names_get_a_suffix(tmp_path):
                         cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dialogue", "dialogue-2"]
+
+
+def test_the_same_recording_gives_the_same_transcript_again(processed, tmp_path):
+    """All of transcript.json but the stage timings, processed again in another process (README,
+    The same transcript on every run)."""
+    folder, _ = processed
+    result = tonescribe("process", str(SAMPLE), "--out", "out", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    def without_timings(path: Path) -> dict:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["pipeline"].pop("timings_s")["total"] > 0
+        return data
+
+    assert without_timings(tmp_path / "out" / "dialogue" / "transcript.json") == without_timings(
+        folder / "transcript.json")
