@@ -7,7 +7,6 @@ a half-written transcript; re-rendering single files uses atomic file writes.
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,8 +19,6 @@ from prosody.notation.jefferson import render_jefferson
 from prosody.notation.omit import leave_out
 from prosody.notation.plain import render_plain
 from transcribe.rttm import render_rttm
-
-logger = logging.getLogger("tonescribe.outputs")
 
 TRANSCRIPT_JSON = "transcript.json"
 # Files in an output folder that are not made from the transcript and must outlive a rewrite:
@@ -72,8 +69,10 @@ def write_output_dir(transcript: Transcript, folder: Path, *, omit: Sequence[str
     without the mark types ``omit`` (``prosody.notation.omit``), transcript.json with every mark.
     A folder processed again keeps its review: the rendered files show the corrections that still
     apply, as ``tonescribe render`` and the exports do; transcript.json stays the machine's."""
+    from review.corrections import with_kept_corrections  # review imports this module
+
     folder.parent.mkdir(parents=True, exist_ok=True)
-    shown = leave_out(as_reviewed(transcript, folder), omit)
+    shown = leave_out(with_kept_corrections(transcript, folder), omit)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     try:
         (staging / TRANSCRIPT_JSON).write_text(transcript.to_json() + "\n", encoding="utf-8")
@@ -87,21 +86,6 @@ def write_output_dir(transcript: Transcript, folder: Path, *, omit: Sequence[str
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
-
-
-def as_reviewed(transcript: Transcript, folder: Path) -> Transcript:
-    """``transcript`` with the corrections kept in ``folder`` (those whose words and marks are still
-    where they were); itself when there are none. A corrections file that cannot be read is left as
-    it is, with a warning, and the machine's transcript is shown."""
-    if not (folder / CORRECTIONS_JSON).is_file():
-        return transcript
-    from review.corrections import CorrectionError, apply_corrections, load_layer  # review imports this module
-
-    try:
-        return apply_corrections(transcript, load_layer(folder))
-    except CorrectionError as exc:
-        logger.warning("%s; the files rendered from the transcript show it without the review's corrections", exc)
-        return transcript
 
 
 def rewrite_files(folder: Path, transcript: Transcript, names: Iterable[str]) -> None:

@@ -305,6 +305,19 @@ def load_corrected(folder: Path) -> Transcript:
     return apply_corrections(Transcript.load(folder / TRANSCRIPT_JSON), load_layer(folder))
 
 
+def with_kept_corrections(transcript: Transcript, folder: Path) -> Transcript:
+    """``transcript`` (processed again) with the corrections kept in ``folder`` that still apply;
+    itself when there are none. A corrections file that cannot be read is left as it is, with a
+    warning, and ``transcript`` is returned: the recording's new output must not fail on it."""
+    if not corrections_path(folder).is_file():
+        return transcript
+    try:
+        return apply_corrections(transcript, load_layer(folder))
+    except CorrectionError as exc:
+        logger.warning("%s; the files rendered from the transcript show it without the review's corrections", exc)
+        return transcript
+
+
 def load_notes(folder: Path) -> tuple[Note, ...]:
     """The reviewer's notes, attached to lines of ``load_corrected(folder)``."""
     folder = Path(folder)
