@@ -240,6 +240,31 @@ def test_worker_processes_give_the_same_alignment_as_one_process():
     assert pooled == alone and pooled_stats == stats
 
 
+def test_a_short_recording_is_aligned_in_this_process_until_the_workers_are_running():
+    """Starting the workers costs about half a second, more than they save on a few seconds of
+    talk; once they run (a longer recording before it, or the watcher's earlier ones) a short
+    recording's stretches go to them too. Either way the words come out the same."""
+    from transcribe import forced_align
+
+    short_audio, short_words = _repeated(2)  # 13 s, two stretches
+    long_audio, long_words = _repeated(6)  # 40 s
+    assert len(short_audio.x) / 16000 < forced_align.PARALLEL_MIN_AUDIO_S < len(long_audio.x) / 16000
+    alone = align_words(short_audio, short_words, WordAligner(AlignOptions(workers=1)))
+    aligner = WordAligner(AlignOptions(workers=2))
+    try:
+        assert align_words(short_audio, short_words, aligner) == alone
+        assert aligner._pool is None
+        align_words(long_audio, long_words, aligner)
+        assert aligner._pool is not None
+        pool, maps = aligner._pool, []
+        real_map = pool.map
+        pool.map = lambda *args, **kwargs: maps.append(1) or real_map(*args, **kwargs)
+        assert align_words(short_audio, short_words, aligner) == alone
+        assert maps  # through the running workers
+    finally:
+        aligner.close()
+
+
 def test_a_broken_worker_pool_falls_back_to_aligning_in_this_process():
     from concurrent.futures.process import BrokenProcessPool
 

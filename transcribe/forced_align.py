@@ -33,8 +33,9 @@ audio with 2 workers). A word whose phones from the chunk's pass do not meet
 its edges (within ``PHONE_EDGE_FRAMES``) is given phones aligned on its own span instead.
 English only: other languages keep the recogniser's times. The cost is about 5 % of real time on
 one core (``bench/bench_speed.py``: 33 s for 10 minutes of corpus audio); stretches between long
-gaps are independent, so recordings with over a minute of talk are aligned in worker processes
-(16 s for the same 10 minutes on 2 cores), falling back to this process if a worker fails.
+gaps are independent, so recordings with more than ``PARALLEL_MIN_AUDIO_S`` of talk are aligned in
+worker processes (16 s for the same 10 minutes on 2 cores), falling back to this process if a
+worker fails.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ SAMPLES_PER_FRAME = int(FRAME_S * ASR_SAMPLE_RATE_HZ)
 BYTES_PER_FRAME = 2 * SAMPLES_PER_FRAME  # 16-bit samples, as PocketSphinx takes them
 PHONE_EDGE_FRAMES = 5  # the phone pass may move a word's edges by this much and keep its phones
 MAX_WORKERS = 8
-PARALLEL_MIN_AUDIO_S = 60.0  # shorter recordings are aligned in this process (starting workers takes ~1 s)
+# Stretches holding less audio than this are aligned in this process, unless the workers are
+# already running (starting them takes about 0.5 s). Measured, align stage in one process / in
+# two workers: the 17 s sample 0.54 / 0.76 s, AMI's first 30 s 5.2 / 4.3 s, the AMI minute
+# 8.4 / 4.8 s (README, Speed).
+PARALLEL_MIN_AUDIO_S = 25.0
 SPEECH_FILLER = "[SPEECH]"
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
@@ -125,11 +130,13 @@ class WordAligner:
                                           loglevel="FATAL", **beam))
         return self._decoders[k]
 
-    def map_units(self, jobs: list, *, parallel: bool) -> list[tuple[list, int, int]]:
+    def map_units(self, jobs: list) -> list[tuple[list, int, int]]:
         """``align_unit`` over (samples, lo_s, times, tokens, hi_s) jobs, in order: in up to
-        ``workers`` processes (started once, kept for later recordings) when ``parallel``."""
+        ``workers`` processes (started once, kept for later recordings) when the jobs hold
+        ``PARALLEL_MIN_AUDIO_S`` of audio or the workers are running already."""
         workers = min(self.options.workers or available_cpu_cores(), MAX_WORKERS, len(jobs))
-        if not parallel or workers < 2 or self._pool_failed:
+        audio_s = sum(len(job[0]) for job in jobs) / ASR_SAMPLE_RATE_HZ
+        if (audio_s < PARALLEL_MIN_AUDIO_S and self._pool is None) or workers < 2 or self._pool_failed:
             return [align_unit(self, *job) for job in jobs]
         try:
             if self._pool is None:
@@ -341,8 +348,7 @@ def _align_once(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, ch
             start = k
     jobs = [job for job in jobs if not settled.issuperset(range(job[0], job[1]))]
     spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
-    results = aligner.map_units([(read(lo, hi), lo, times[a:b], tokens[a:b], hi) for a, b, lo, hi in jobs],
-                                parallel=sum(hi - lo for _, _, lo, hi in jobs) >= PARALLEL_MIN_AUDIO_S)
+    results = aligner.map_units([(read(lo, hi), lo, times[a:b], tokens[a:b], hi) for a, b, lo, hi in jobs])
     for (a, b, _lo, _hi), (got, tried, failed) in zip(jobs, results):
         spans[a:b] = got
         stats["chunks_tried"] += tried
