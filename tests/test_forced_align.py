@@ -213,10 +213,10 @@ class _Samples:
         return self.x[start: self.frames_16k if stop is None else stop]
 
 
-def _repeated(times: int):
-    """The fixture said ``times`` times, 1.5 s apart, and its words timed recogniser-like (late)."""
+def _repeated(times: int, gap_s: float = 1.5):
+    """The fixture said ``times`` times, ``gap_s`` apart, and its words timed recogniser-like (late)."""
     one = load_audio(FIXTURE).read_16k()
-    gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
+    gap = np.zeros(int(gap_s * 16000), dtype=np.float32)
     period_s = (len(one) + len(gap)) / 16000
     audio = _Samples(np.concatenate([np.concatenate([one, gap]) for _ in range(times)]))
     given = [Word(w.text, round(w.start_s + k * period_s, 3), round(w.end_s + k * period_s, 3), 0.9)
@@ -263,6 +263,28 @@ def test_a_short_recording_is_aligned_in_this_process_until_the_workers_are_runn
         assert maps  # through the running workers
     finally:
         aligner.close()
+
+
+def test_one_long_stretch_is_aligned_piece_by_piece_in_the_workers():
+    """A stretch with no long gap in it is aligned in pieces of at most ``max_words`` words, each
+    on the stretch's own audio and cut where it always was, so the pieces can go to different
+    workers (a long answer with no pause of 1 s was one job, on one core) with the same result."""
+    audio, given = _repeated(6, gap_s=0.5)  # 40 s, one stretch of 120 words
+    alone, stats = align_words(audio, given, WordAligner(AlignOptions(workers=1)))
+    aligner = WordAligner(AlignOptions(workers=2))
+    jobs: list = []
+    try:
+        align_words(*_repeated(6), aligner)  # starts the workers
+        pool = aligner._pool
+        real_map = pool.map
+        pool.map = lambda fn, batch, **kwargs: real_map(fn, jobs.append(list(batch)) or jobs[-1], **kwargs)
+        pooled, pooled_stats = align_words(audio, given, aligner)
+    finally:
+        aligner.close()
+    assert len(jobs[0]) >= 3 and {job.times for job in jobs[0]} == {tuple((w.start_s, w.end_s) for w in given)}
+    assert all(len(job.samples) < len(audio.x) / 2 for job in jobs[0])  # each is sent only its part of the audio
+    assert stats["aligned"] >= 0.8 * len(given)
+    assert pooled == alone and pooled_stats == stats
 
 
 def test_a_broken_worker_pool_falls_back_to_aligning_in_this_process():

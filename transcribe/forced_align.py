@@ -33,9 +33,10 @@ audio with 2 workers). A word whose phones from the chunk's pass do not meet
 its edges (within ``PHONE_EDGE_FRAMES``) is given phones aligned on its own span instead.
 English only: other languages keep the recogniser's times. The cost is about 5 % of real time on
 one core (``bench/bench_speed.py``: 33 s for 10 minutes of corpus audio); stretches between long
-gaps are independent, so recordings with more than ``PARALLEL_MIN_AUDIO_S`` of talk are aligned in
-worker processes (16 s for the same 10 minutes on 2 cores), falling back to this process if a
-worker fails.
+gaps are independent, and so are the pieces of at most ``max_words`` a long stretch is cut into,
+so recordings with more than ``PARALLEL_MIN_AUDIO_S`` of talk are aligned piece by piece in worker
+processes (16 s for the same 10 minutes on 2 cores), falling back to this process if a worker
+fails.
 """
 
 from __future__ import annotations
@@ -68,6 +69,23 @@ MAX_WORKERS = 8
 PARALLEL_MIN_AUDIO_S = 25.0
 SPEECH_FILLER = "[SPEECH]"
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
+
+
+@dataclass(frozen=True)
+class AlignJob:
+    """One piece of a stretch between long gaps, for ``align_unit``: words ``piece`` (a range of
+    indices into the stretch's ``times`` and ``tokens``) of the stretch whose audio runs from
+    ``lo_s`` to ``hi_s`` (``n_samples`` samples). ``samples`` holds only the part of it the piece
+    reads, from sample ``offset`` on, so a worker process is not sent the whole stretch for each
+    of its pieces."""
+    samples: np.ndarray
+    offset: int
+    n_samples: int
+    lo_s: float
+    hi_s: float
+    times: tuple
+    tokens: tuple
+    piece: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -130,14 +148,14 @@ class WordAligner:
                                           loglevel="FATAL", **beam))
         return self._decoders[k]
 
-    def map_units(self, jobs: list) -> list[tuple[list, int, int]]:
-        """``align_unit`` over (samples, lo_s, times, tokens, hi_s) jobs, in order: in up to
-        ``workers`` processes (started once, kept for later recordings) when the jobs hold
-        ``PARALLEL_MIN_AUDIO_S`` of audio or the workers are running already."""
+    def map_units(self, jobs: list[AlignJob]) -> list[tuple[list, int, int]]:
+        """``align_unit`` over ``jobs``, in order: in up to ``workers`` processes (started once,
+        kept for later recordings) when the jobs hold ``PARALLEL_MIN_AUDIO_S`` of audio or the
+        workers are running already."""
         workers = min(self.options.workers or available_cpu_cores(), MAX_WORKERS, len(jobs))
-        audio_s = sum(len(job[0]) for job in jobs) / ASR_SAMPLE_RATE_HZ
+        audio_s = sum(len(job.samples) for job in jobs) / ASR_SAMPLE_RATE_HZ
         if (audio_s < PARALLEL_MIN_AUDIO_S and self._pool is None) or workers < 2 or self._pool_failed:
-            return [align_unit(self, *job) for job in jobs]
+            return [align_unit(self, job) for job in jobs]
         try:
             if self._pool is None:
                 import multiprocessing
@@ -147,7 +165,7 @@ class WordAligner:
                 self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_worker_start, initargs=(self.options,))
             # longest first, so a long stretch does not start last
-            order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][0]))
+            order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k].samples))
             results = dict(zip(order, self._pool.map(_worker_align_unit, [jobs[k] for k in order])))
             return [results[k] for k in range(len(jobs))]
         except Exception as exc:  # e.g. a broken pool: a worker could not start or died
@@ -155,7 +173,7 @@ class WordAligner:
                            type(exc).__name__, exc)
             self.close()
             self._pool_failed = True
-            return [align_unit(self, *job) for job in jobs]
+            return [align_unit(self, job) for job in jobs]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -348,11 +366,22 @@ def _align_once(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, ch
             start = k
     jobs = [job for job in jobs if not settled.issuperset(range(job[0], job[1]))]
     spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
-    results = aligner.map_units([(read(lo, hi), lo, times[a:b], tokens[a:b], hi) for a, b, lo, hi in jobs])
-    for (a, b, _lo, _hi), (got, tried, failed) in zip(jobs, results):
-        spans[a:b] = got
+    pieces = []  # (stretch, AlignJob): a stretch of more than max_words words is aligned piece by piece
+    for stretch, (a, b, lo, hi) in enumerate(jobs):
+        samples = read(lo, hi)
+        for p, q in _pieces(times[a:b], opts.max_words):
+            start, stop = _sample_range(*_piece_reach(times[a:b], p, q, lo, hi), lo, len(samples))
+            pieces.append((stretch, AlignJob(samples[start:stop], start, len(samples), lo, hi, tuple(times[a:b]),
+                                             tuple(tokens[a:b]), (p, q))))
+    failed_in = [0] * len(jobs)
+    for (stretch, job), (got, tried, failed) in zip(pieces, aligner.map_units([job for _, job in pieces])):
+        a = jobs[stretch][0]
+        p, q = job.piece
+        spans[a + p: a + q] = got
         stats["chunks_tried"] += tried
         stats["chunks_failed"] += failed
+        failed_in[stretch] += failed
+    for (a, b, _lo, _hi), failed in zip(jobs, failed_in):
         if not failed:
             settled.update(range(a, b))
     out = []
@@ -397,32 +426,55 @@ def _sample_range(start_s: float, stop_s: float, origin_s: float, n: int) -> tup
     return a, min(n, int(round((stop_s - origin_s) * ASR_SAMPLE_RATE_HZ)))
 
 
-def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Sequence[tuple[float, float]],
-               tokens: Sequence[Sequence[str]], hi_s: float) -> tuple[list, int, int]:
-    """Align one stretch of words (their recognised ``times``) whose audio is ``samples`` from
-    ``lo_s`` to ``hi_s``: the whole stretch at once, and a stretch the aligner cannot finish split
-    at its widest gap (cut at the quietest 10 ms) and tried again, down to single words. Returns
-    the (start_s, end_s, phones) or None of each word, and the chunks tried and failed."""
+def _widest_gap(times: Sequence[tuple[float, float]], a: int, b: int) -> int:
+    """Where words a..b-1 are split: before the word after the widest gap, or in the middle."""
+    gaps = [times[k][0] - times[k - 1][1] for k in range(a + 1, b)]
+    return a + 1 + int(np.argmax(gaps)) if max(gaps) > 0.05 else a + (b - a) // 2
+
+
+def _pieces(times: Sequence[tuple[float, float]], max_words: int) -> list[tuple[int, int]]:
+    """A stretch's words in pieces of at most ``max_words``, split at the widest gaps."""
+    out, stack = [], [(0, len(times))]
+    while stack:
+        a, b = stack.pop()
+        if b - a > max_words:
+            m = _widest_gap(times, a, b)
+            stack += [(m, b), (a, m)]
+        else:
+            out.append((a, b))
+    return out
+
+
+def _piece_reach(times: Sequence[tuple[float, float]], p: int, q: int, lo_s: float, hi_s: float) -> tuple[float, float]:
+    """The part of a stretch's audio (``lo_s`` to ``hi_s``) that aligning words p..q-1 reads: the
+    chunk edges lie at the quietest 10 ms within 0.1 s of the recognised edges between two
+    words (``_quietest_between``), and a chunk's audio runs from edge to edge."""
+    first = lo_s if p == 0 else min(min(times[k - 1][1], times[k][0]) for k in range(p, q)) - 0.1
+    last = hi_s if q == len(times) else max(max(times[k - 1][1], times[k][0]) for k in range(p + 1, q + 1)) + 0.1
+    return max(lo_s, first), min(hi_s, last)
+
+
+def align_unit(aligner: WordAligner, job: AlignJob) -> tuple[list, int, int]:
+    """Align one piece of a stretch of words (their recognised ``times``): the whole piece at
+    once, and a piece the aligner cannot finish split at its widest gap (cut at the quietest 10
+    ms) and tried again, down to single words. Returns the (start_s, end_s, phones) or None of
+    each word of the piece, and the chunks tried and failed."""
     opts = aligner.options
-    n = len(times)
-    spans: list = [None] * n
+    times, tokens, lo_s, hi_s = job.times, job.tokens, job.lo_s, job.hi_s
+    spans: list = [None] * len(times)
     tried = failed = 0
 
     def read(start_s: float, stop_s: float) -> np.ndarray:
-        a, b = _sample_range(start_s, stop_s, lo_s, len(samples))
-        return samples[a:b] if b > a else np.zeros(0, dtype=np.float32)
+        a, b = _sample_range(start_s, stop_s, lo_s, job.n_samples)
+        if b <= a:
+            return np.zeros(0, dtype=np.float32)
+        if a < job.offset or b > job.offset + len(job.samples):
+            raise ValueError(f"aligning words {job.piece} read samples {a}-{b} outside their part of the stretch")
+        return job.samples[a - job.offset: b - job.offset]
 
-    def widest_gap(a: int, b: int) -> int:
-        gaps = [times[k][0] - times[k - 1][1] for k in range(a + 1, b)]
-        return a + 1 + int(np.argmax(gaps)) if max(gaps) > 0.05 else a + (b - a) // 2
-
-    stack = [(0, n)]
+    stack = [job.piece]
     while stack:
         a, b = stack.pop()
-        if b - a > opts.max_words:
-            m = widest_gap(a, b)
-            stack += [(m, b), (a, m)]
-            continue
         lo, hi = _chunk_bounds(read, times, a, b, lo_s, hi_s)
         tried += 1
         got = aligner.align_chunk(read(lo, hi), max(0.0, lo), tokens[a:b])
@@ -432,9 +484,10 @@ def align_unit(aligner: WordAligner, samples: np.ndarray, lo_s: float, times: Se
         else:
             failed += 1
             if b - a > 1:
-                m = widest_gap(a, b)
+                m = _widest_gap(times, a, b)
                 stack += [(m, b), (a, m)]
-    return spans, tried, failed
+    p, q = job.piece
+    return spans[p:q], tried, failed
 
 
 _WORKER_ALIGNER: Optional[WordAligner] = None
@@ -445,8 +498,8 @@ def _worker_start(options: AlignOptions) -> None:
     _WORKER_ALIGNER = WordAligner(options)
 
 
-def _worker_align_unit(job) -> tuple[list, int, int]:
-    return align_unit(_WORKER_ALIGNER, *job)
+def _worker_align_unit(job: AlignJob) -> tuple[list, int, int]:
+    return align_unit(_WORKER_ALIGNER, job)
 
 
 def _between_aligned_neighbours(words: list[Word]) -> list[Word]:
