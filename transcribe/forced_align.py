@@ -73,7 +73,7 @@ _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
 
 @dataclass(frozen=True)
 class AlignJob:
-    """One piece of a stretch between long gaps, for ``align_unit``: words ``piece`` (a range of
+    """One piece of a stretch between long gaps, for ``align_piece``: words ``piece`` (a range of
     indices into the stretch's ``times`` and ``tokens``) of the stretch whose audio runs from
     ``lo_s`` to ``hi_s`` (``n_samples`` samples). ``samples`` holds only the part of it the piece
     reads, from sample ``offset`` on, so a worker process is not sent the whole stretch for each
@@ -148,14 +148,14 @@ class WordAligner:
                                           loglevel="FATAL", **beam))
         return self._decoders[k]
 
-    def map_units(self, jobs: list[AlignJob]) -> list[tuple[list, int, int]]:
-        """``align_unit`` over ``jobs``, in order: in up to ``workers`` processes (started once,
+    def align_pieces(self, jobs: list[AlignJob]) -> list[tuple[list, int, int]]:
+        """``align_piece`` over ``jobs``, in order: in up to ``workers`` processes (started once,
         kept for later recordings) when the jobs hold ``PARALLEL_MIN_AUDIO_S`` of audio or the
         workers are running already."""
         workers = min(self.options.workers or available_cpu_cores(), MAX_WORKERS, len(jobs))
         audio_s = sum(len(job.samples) for job in jobs) / ASR_SAMPLE_RATE_HZ
         if (audio_s < PARALLEL_MIN_AUDIO_S and self._pool is None) or workers < 2 or self._pool_failed:
-            return [align_unit(self, job) for job in jobs]
+            return [align_piece(self, job) for job in jobs]
         try:
             if self._pool is None:
                 import multiprocessing
@@ -164,16 +164,16 @@ class WordAligner:
                 # spawn, not fork: the parent may hold CUDA contexts and model threads
                 self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_worker_start, initargs=(self.options,))
-            # longest first, so a long stretch does not start last
+            # longest first, so a long piece does not start last
             order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k].samples))
-            results = dict(zip(order, self._pool.map(_worker_align_unit, [jobs[k] for k in order])))
+            results = dict(zip(order, self._pool.map(_worker_align_piece, [jobs[k] for k in order])))
             return [results[k] for k in range(len(jobs))]
         except Exception as exc:  # e.g. a broken pool: a worker could not start or died
             logger.warning("aligning in worker processes failed (%s: %s); aligning in this process instead",
                            type(exc).__name__, exc)
             self.close()
             self._pool_failed = True
-            return [align_unit(self, job) for job in jobs]
+            return [align_piece(self, job) for job in jobs]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -368,13 +368,13 @@ def _align_once(audio: Audio16k, words: Sequence[Word], aligner: WordAligner, ch
     spans: list[Optional[tuple[float, float, list]]] = [None] * len(words)
     pieces = []  # (stretch, AlignJob): a stretch of more than max_words words is aligned piece by piece
     for stretch, (a, b, lo, hi) in enumerate(jobs):
-        samples = read(lo, hi)
-        for p, q in _pieces(times[a:b], opts.max_words):
-            start, stop = _sample_range(*_piece_reach(times[a:b], p, q, lo, hi), lo, len(samples))
-            pieces.append((stretch, AlignJob(samples[start:stop], start, len(samples), lo, hi, tuple(times[a:b]),
-                                             tuple(tokens[a:b]), (p, q))))
+        samples, its_times, its_tokens = read(lo, hi), tuple(times[a:b]), tuple(tokens[a:b])
+        for p, q in _pieces(its_times, opts.max_words):
+            start, stop = _sample_range(*_piece_reach(its_times, p, q, lo, hi), lo, len(samples))
+            pieces.append((stretch, AlignJob(samples[start:stop], start, len(samples), lo, hi, its_times, its_tokens,
+                                             (p, q))))
     failed_in = [0] * len(jobs)
-    for (stretch, job), (got, tried, failed) in zip(pieces, aligner.map_units([job for _, job in pieces])):
+    for (stretch, job), (got, tried, failed) in zip(pieces, aligner.align_pieces([job for _, job in pieces])):
         a = jobs[stretch][0]
         p, q = job.piece
         spans[a + p: a + q] = got
@@ -454,7 +454,7 @@ def _piece_reach(times: Sequence[tuple[float, float]], p: int, q: int, lo_s: flo
     return max(lo_s, first), min(hi_s, last)
 
 
-def align_unit(aligner: WordAligner, job: AlignJob) -> tuple[list, int, int]:
+def align_piece(aligner: WordAligner, job: AlignJob) -> tuple[list, int, int]:
     """Align one piece of a stretch of words (their recognised ``times``): the whole piece at
     once, and a piece the aligner cannot finish split at its widest gap (cut at the quietest 10
     ms) and tried again, down to single words. Returns the (start_s, end_s, phones) or None of
@@ -498,8 +498,8 @@ def _worker_start(options: AlignOptions) -> None:
     _WORKER_ALIGNER = WordAligner(options)
 
 
-def _worker_align_unit(job: AlignJob) -> tuple[list, int, int]:
-    return align_unit(_WORKER_ALIGNER, job)
+def _worker_align_piece(job: AlignJob) -> tuple[list, int, int]:
+    return align_piece(_WORKER_ALIGNER, job)
 
 
 def _between_aligned_neighbours(words: list[Word]) -> list[Word]:
