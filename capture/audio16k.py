@@ -24,6 +24,7 @@ from typing import Iterator, Optional, Protocol
 import numpy as np
 
 from capture.decode import ASR_SAMPLE_RATE_HZ, DecodeError, open_native, sha256_of
+from capture.quality import ClipCounter, Clipping, QualityOptions
 from capture.record import AudioInfo
 
 logger = logging.getLogger("tonescribe.audio16k")
@@ -52,6 +53,7 @@ class DecodedAudio:
     info: AudioInfo
     folder: Path
     frames_16k: int
+    clipping: Optional[Clipping] = None  # counted on the samples at the file's own rate
 
     def _file(self, channel: Optional[int]) -> Path:
         if channel is None:
@@ -74,9 +76,10 @@ class DecodedAudio:
         return self.read_16k()
 
 
-def decode_to_folder(path: str | Path, folder: str | Path) -> DecodedAudio:
-    """Decode ``path`` (never written to) into 16 kHz float32 files in ``folder``.
-    Raises ``DecodeError`` with a one-line reason, as ``capture.decode.load_audio`` does."""
+def decode_to_folder(path: str | Path, folder: str | Path, *, quality: QualityOptions = QualityOptions()) -> DecodedAudio:
+    """Decode ``path`` (never written to) into 16 kHz float32 files in ``folder``, counting
+    clipped samples on the way (``quality`` says what counts). Raises ``DecodeError`` with a
+    one-line reason, as ``capture.decode.load_audio`` does."""
     import soxr
 
     path, folder = Path(path), Path(folder)
@@ -87,6 +90,7 @@ def decode_to_folder(path: str | Path, folder: str | Path) -> DecodedAudio:
         names = [f"ch{c}.f32" for c in range(channels)] + (["mono.f32"] if channels > 1 else [])
         outputs = [open(folder / name, "wb") for name in names]
         resampler = None
+        clips = ClipCounter(sr=reader.rate, channels=channels, options=quality)
         if reader.rate != ASR_SAMPLE_RATE_HZ:
             resampler = soxr.ResampleStream(reader.rate, ASR_SAMPLE_RATE_HZ, channels, dtype="float32", quality="HQ")
 
@@ -103,6 +107,7 @@ def decode_to_folder(path: str | Path, folder: str | Path) -> DecodedAudio:
                     raise DecodeError(path, f"the stream changes from {channels} to {block.shape[1]} channels")
                 native += block.shape[0]
                 block = np.ascontiguousarray(block)
+                clips.add(block)
                 written += write(block if resampler is None else resampler.resample_chunk(block))
             if resampler is not None:
                 written += write(resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True))
@@ -114,7 +119,7 @@ def decode_to_folder(path: str | Path, folder: str | Path) -> DecodedAudio:
     info = AudioInfo(path=str(path.resolve()), sha256=sha256_of(path), duration_s=round(native / reader.rate, 6),
                      sample_rate_hz=int(reader.rate), channels=channels, format=reader.format, codec=reader.codec)
     logger.debug("decoded %s to %s: %d ch, %d Hz, %.2f s", path, folder, channels, reader.rate, info.duration_s)
-    return DecodedAudio(info=info, folder=folder, frames_16k=written)
+    return DecodedAudio(info=info, folder=folder, frames_16k=written, clipping=clips.result())
 
 
 def scratch_folder(parent: Optional[str | Path] = None) -> Path:

@@ -17,6 +17,7 @@ from typing import Callable, Optional, Protocol
 
 from capture import __version__
 from capture.audio16k import DecodedAudio, decode_to_folder, scratch_folder
+from capture.quality import QualityOptions, assess
 from capture.record import Pipeline, Transcript, replace
 from prosody.marks import annotate
 from prosody.measure import ProsodyOptions, measure
@@ -41,6 +42,7 @@ class ProcessOptions:
     speakers: SpeakerOptions = field(default_factory=SpeakerOptions)
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
     thresholds: Thresholds = field(default_factory=default_thresholds)
+    quality: QualityOptions = field(default_factory=QualityOptions)
     utterance_gap_s: float = 1.5
 
     def as_dict(self) -> dict:
@@ -111,7 +113,7 @@ class Engine:
             self.hook(stage, "end", {"seconds": timings[stage]})
             return result
 
-        audio = run("decode", decode_to_folder, path, folder)
+        audio = run("decode", lambda: decode_to_folder(path, folder, quality=self.options.quality))
         done = None
         for stage in reversed(STAGES[1:]):
             done = checkpoint.load(stage) if checkpoint else None
@@ -132,7 +134,11 @@ class Engine:
             if checkpoint is not None and stage != "prosody":
                 checkpoint.save(stage, partial)
         timings["total"] = round(sum(v for k, v in timings.items() if k in STAGES), 3)
-        return replace(partial, pipeline=self._pipeline(recognizer, partial.pipeline.options, timings, "prosody"))
+        quality = assess(partial, audio.clipping, self.options.quality)
+        for warning in quality.warnings:
+            logger.warning("%s: %s", path, warning.message)
+        return replace(partial, quality=quality,
+                       pipeline=self._pipeline(recognizer, partial.pipeline.options, timings, "prosody"))
 
     def _pipeline(self, recognizer: Recognizer, found: dict, timings: dict, stage: str) -> Pipeline:
         """The effective options, models and timings; ``found`` is the previous stages' options,

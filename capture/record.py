@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,36 @@ class ChannelTracks:
 
 
 @dataclass(frozen=True)
+class TimeSpan:
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    """Something about the recording that makes some measures less trustworthy (``code``: one of
+    ``capture.quality.WARNING_CODES``), said in a sentence for the researcher."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RecordingQuality:
+    """How fit the recording is for the measures (``capture/quality.py``): levels in dBFS (0 is
+    full scale), the signal-to-noise ratio as speech frames' level over the pauses' level."""
+
+    peak_dbfs: Optional[float]
+    clipped_fraction: float
+    clipped_spans: tuple[TimeSpan, ...]
+    speech_level_dbfs: Optional[float]
+    noise_level_dbfs: Optional[float]
+    noise_measured_in: Optional[str]  # "pauses", or "quietest_talk" where the talk has too few
+    snr_db: Optional[float]
+    warnings: tuple[QualityWarning, ...] = ()
+
+
+@dataclass(frozen=True)
 class Pipeline:
     version: str
     models: dict
@@ -168,6 +198,7 @@ class Transcript:
     pitch: Optional[PitchTrack] = None
     intensity: Optional[IntensityTrack] = None
     channel_tracks: tuple[ChannelTracks, ...] = ()
+    quality: Optional[RecordingQuality] = None
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
