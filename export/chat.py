@@ -19,8 +19,7 @@ from capture import atomic
 from capture.record import Transcript
 from export.common import bare_word, ms, speakers
 from export.decorations import Decor, decorate
-from prosody.notation.layout import PauseToken, accent_span, format_pause, held_colons, lines
-from prosody.notation.omit import left_out_text
+from prosody.notation.layout import PauseToken, accent_span, format_pause, header_notes, held_colons, lines
 
 FINAL = {"rise": "⇗", "slight_rise": "↗", "level": "→", "slight_fall": "↘", "fall": "⇘"}
 STRETCH = {"loud": "◉", "quiet": "°", "faster": "∆", "slower": "∇"}
@@ -102,7 +101,7 @@ def render_chat(transcript: Transcript, *, stem: str) -> str:
     out += [f"@Media:\t{stem}, audio",
             f"@Comment:\tmade by tonescribe {transcript.pipeline.version} from {Path(transcript.audio.path).name}; "
             "prosodic symbols are measured marks (see transcript.json for the evidence)"
-            + (f"; {note}" if (note := left_out_text(transcript)) else "")]
+            + header_notes(transcript)]
     decor = decorate(transcript)
     for line in lines(transcript):
         utt = line.utterance

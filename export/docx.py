@@ -105,7 +105,9 @@ def _details(transcript: Transcript) -> list[tuple[str, str]]:
         ("Transcribed by", f"tonescribe {transcript.pipeline.version}, recogniser {asr.get('name', '?')}, "
                            f"on {transcript.pipeline.device}"),
         ("Exported", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-    ] + ([("Marks", note.capitalize())] if (note := left_out_text(transcript)) else [])
+    ] + ([("Marks", note.capitalize())] if (note := left_out_text(transcript)) else []) + (
+        [("Recording quality", " ".join(f"{w.message[0].upper()}{w.message[1:]}." for w in transcript.quality.warnings))]
+        if transcript.quality is not None and transcript.quality.warnings else [])
 
 
 def build_docx(transcript: Transcript) -> bytes:

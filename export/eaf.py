@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from capture import atomic
+from capture.quality import quality_note
 from capture.record import Transcript
 from export.common import (
     OTHER_FAMILY, MARK_FAMILIES, Span, lanes, mark_spans, ms, pause_spans, speakers,
@@ -179,6 +180,7 @@ def build_eaf(transcript: Transcript, folder: Path, *, linked: tuple[Path, ...] 
              "tonescribe.version": transcript.pipeline.version,
              "tonescribe.schema_version": transcript.schema_version,
              "tonescribe.marks_left_out": ",".join(left_out(transcript)),
+             "tonescribe.quality": quality_note(transcript).removeprefix("quality: "),
              "lastUsedAnnotationId": str(b.next_annotation - 1)}
     for name, value in props.items():
         if value:

@@ -8,8 +8,9 @@ import csv
 import pytest
 
 from capture.cli import build_parser, main
+from capture.record import QualityWarning, RecordingQuality, replace
 from export import FORMATS, ExportError, export_after_write, export_all, parse_formats
-from export_sample import write_sample
+from export_sample import sample_transcript, write_sample
 
 STEM = "entrevista ñ 01"
 EXPECTED = {f"{STEM}{suffix}" for suffix in (
@@ -153,3 +154,23 @@ def test_a_recording_without_speech_or_tracks_still_exports(tmp_path):
     assert all(p.is_file() for paths in written.values() for p in paths)
     assert [p.name for p in written["eaf"]] == [f"{STEM}.eaf"]  # no tracks: no time series
     assert [p.name for p in written["textgrid"]] == [f"{STEM}.TextGrid"]
+
+
+def test_exports_say_what_about_the_recording_makes_its_marks_less_sure(tmp_path):
+    """The quality check's warnings (capture/quality.py) in each format's header: an ELAN
+    property, the CHAT comment (still read by a CHAT parser), the Word details table."""
+    pympi = pytest.importorskip("pympi")
+    docx = pytest.importorskip("docx")
+    pylangacq = pytest.importorskip("pylangacq")
+
+    warned = RecordingQuality(peak_dbfs=0.0, clipped_fraction=0.0123, clipped_spans=(), speech_level_dbfs=-20.0,
+                              noise_level_dbfs=-45.0, noise_measured_in="pauses", snr_db=25.0,
+                              warnings=(QualityWarning("clipping", "1.2 % of the samples are clipped at full scale"),))
+    folder = write_sample(tmp_path / STEM, replace(sample_transcript(), quality=warned))
+    assert main(["export", str(folder), "-f", "eaf,cha,docx", "-q"]) == 0
+    assert ("tonescribe.quality", "1.2 % clipped") in pympi.Elan.Eaf(str(folder / f"{STEM}.eaf")).get_properties()
+    chat = (folder / f"{STEM}.cha").read_text(encoding="utf-8")
+    assert "; quality: 1.2 % clipped" in next(line for line in chat.splitlines() if line.startswith("@Comment"))
+    assert len(pylangacq.read_chat(str(folder / f"{STEM}.cha")).utterances()) == 4
+    details = {row.cells[0].text: row.cells[1].text for row in docx.Document(str(folder / f"{STEM}.docx")).tables[0].rows}
+    assert details["Recording quality"] == "1.2 % of the samples are clipped at full scale."

@@ -9,7 +9,7 @@ import pytest
 
 from capture.cli import main
 from capture.outputs import write_output_dir
-from capture.record import Mark, Overlap, Pause, Transcript, Utterance, replace
+from capture.record import Mark, Overlap, Pause, QualityWarning, RecordingQuality, TimeSpan, Transcript, Utterance, replace
 from prosody.notation.gat2 import render_gat2
 from prosody.notation.jefferson import render_jefferson
 from prosody.notation.omit import leave_out, parse_omit
@@ -169,6 +169,23 @@ def test_notations_leave_out_the_types_asked_for_and_say_so():
     assert "<<all> i was>" in render_gat2(t)
     assert render_jefferson(leave_out(conversation(), [])) == JEFFERSON
     assert leave_out(conversation(), "emphasis,intonation") == t
+
+
+NOISY_AND_CLIPPED = RecordingQuality(
+    peak_dbfs=0.0, clipped_fraction=0.02, clipped_spans=(TimeSpan(1.0, 1.2),), speech_level_dbfs=-20.0,
+    noise_level_dbfs=-29.0, noise_measured_in="pauses", snr_db=9.0,
+    warnings=(QualityWarning("clipping", "2.0 % of the samples are clipped"), QualityWarning("noise", "speech is only 9 dB")))
+
+
+def test_every_notation_says_on_its_first_line_what_about_the_recording_makes_its_marks_less_sure():
+    t = replace(conversation(), quality=NOISY_AND_CLIPPED)
+    note = "; quality: 2.0 % clipped; speech 9 dB above the noise"
+    assert render_jefferson(t) == JEFFERSON.replace("\n", note + "\n", 1)
+    for render in (render_gat2, render_plain):
+        first = render(t).splitlines()[0]
+        assert first.endswith(note) and render(t).split("\n", 1)[1] == render(conversation()).split("\n", 1)[1]
+    assert render_jefferson(leave_out(t, ["emphasis"])).splitlines()[0].endswith("; not transcribed: emphasis" + note)
+    assert render_jefferson(replace(t, quality=replace(NOISY_AND_CLIPPED, warnings=()))) == JEFFERSON
 
 
 @pytest.mark.parametrize("spec, expected", [

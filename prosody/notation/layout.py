@@ -8,6 +8,7 @@ from itertools import islice
 import unicodedata
 from typing import Iterator, Optional, Union
 
+from capture.quality import quality_note
 from capture.record import Pause, Transcript, Utterance, Word
 from prosody.notation.omit import left_out_text
 from prosody.notation.spelling import consonant_span, nucleus_spans, syllable_of
@@ -274,10 +275,15 @@ def render_talk(
             rows.append((f"{number(len(rows) + 1)} {(label if k == 0 else ''):<{width_label}} ", chunk))
     speakers = ", ".join(f"{s.id} = {s.label}" for s in transcript.speakers) or "none"
     name = transcript.audio.path.rsplit("/", 1)[-1]
-    note = left_out_text(transcript)
     header = [f"# {name} ({transcript.audio.duration_s:.1f} s); {title}; speakers: {speakers}"
-              + (f"; {note}" if note else ""), ""]
+              + header_notes(transcript), ""]
     return "\n".join(header + align_overlaps(rows)) + "\n"
+
+
+def header_notes(transcript: Transcript) -> str:
+    """``"; not transcribed: emphasis; quality: 2.3 % clipped"`` for a written file's first line:
+    what it leaves out, and what about the recording makes its marks less sure ("" for neither)."""
+    return "".join(f"; {note}" for note in (left_out_text(transcript), quality_note(transcript)) if note)
 
 
 def held_colons(text: str, colons: int, evidence: Optional[dict] = None, *, language: Optional[str] = None) -> str:

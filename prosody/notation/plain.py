@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from capture.record import Transcript
-from prosody.notation.layout import PauseToken, format_clock, format_pause, lines
+from prosody.notation.layout import PauseToken, format_clock, format_pause, header_notes, lines
 
 
 def render_plain(transcript: Transcript) -> str:
     labels = {s.id: s.label for s in transcript.speakers}
     name = transcript.audio.path.rsplit("/", 1)[-1]
     who = ", ".join(f"{s.id} = {s.label}" for s in transcript.speakers) or "none"
-    out = [f"# {name} ({transcript.audio.duration_s:.1f} s); speakers: {who}", ""]
+    out = [f"# {name} ({transcript.audio.duration_s:.1f} s); speakers: {who}{header_notes(transcript)}", ""]
     width = max([len(v) for v in labels.values()] + [2])
     for line in lines(transcript):
         text = " ".join(
