@@ -110,6 +110,7 @@ class Entry:
     state: str  # the job store's state, "done" for a transcript without a job, "unreadable" on error
     error: Optional[str] = None
     stage: Optional[str] = None
+    quality: tuple[str, ...] = ()  # the recording's quality warnings (capture/quality.py)
 
 
 def jobs_by_key(outdir: Path) -> dict[str, object]:
@@ -157,6 +158,7 @@ def library(outdir: Path, cache: TranscriptCache) -> list[Entry]:
             id=rid, name=rid, duration_s=summary["duration_s"], speakers=summary["speakers"],
             words=summary["words"], marks=summary["marks"], corrections=summary["corrections"],
             state=getattr(job, "state", "done"), error=getattr(job, "error", None), stage=getattr(job, "stage", None),
+            quality=summary["quality"],
         ))
     seen = set()
     for job in jobs.values():
@@ -176,13 +178,15 @@ def _summary(folder: Path, cache: TranscriptCache) -> dict:
         t = cache.corrected(folder).transcript
         return {"sha256": t.audio.sha256, "duration_s": t.audio.duration_s,
                 "speakers": tuple(s.label for s in t.speakers), "words": len(t.words), "marks": len(t.marks),
-                "corrections": len(load_layer(folder).edits)}
+                "corrections": len(load_layer(folder).edits),
+                "quality": tuple(w.message for w in (t.quality.warnings if t.quality is not None else ()))}
     data = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
     Transcript.from_dict({"schema_version": data.get("schema_version"), "audio": data["audio"],
                           "pipeline": data["pipeline"]})  # the same version and shape checks as a full load
     return {"sha256": data["audio"]["sha256"], "duration_s": data["audio"]["duration_s"],
             "speakers": tuple(s["label"] for s in data.get("speakers", ())), "words": len(data.get("words", ())),
-            "marks": len(data.get("marks", ())), "corrections": 0}
+            "marks": len(data.get("marks", ())), "corrections": 0,
+            "quality": tuple(w["message"] for w in (data.get("quality") or {}).get("warnings", ()))}
 
 
 @dataclass(frozen=True)

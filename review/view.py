@@ -134,6 +134,7 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
         "renderers": renderers,
         "edits": edits,
         "skipped": list(c.skipped),
+        "quality": [w.message for w in (t.quality.warnings if t.quality is not None else ())],
     }
 
 

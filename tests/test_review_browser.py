@@ -24,13 +24,15 @@ import pytest
 import soundfile as sf
 
 from capture import atomic
-from capture.record import AudioInfo, Mark, Transcript, replace
+from capture.record import AudioInfo, Mark, QualityWarning, Transcript, replace
 from prosody.notation.spelling import syllable_of
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "capture" / "samples" / "dialogue.flac"
 CHROMIUM = os.environ.get("TONESCRIBE_CHROMIUM", "/usr/bin/chromium")
 HOUR_S = 3600.0
+NOISE_WARNING = QualityWarning("noise", "speech is only 12 dB above the background noise: dips between words can "
+                                        "read as micropauses (.), and quiet talk is hard to tell from the noise")
 
 pytestmark = [pytest.mark.slow]
 
@@ -121,6 +123,7 @@ def _hour_long(src: Path, dest: Path) -> int:
         marks=tuple(x for c in range(copies) for x in shift(t.marks, c, first_word=1, last_word=1)),
         pitch=tile(t.pitch, "f0_hz"),
         intensity=tile(t.intensity, "db"),
+        quality=replace(t.quality, warnings=(NOISE_WARNING,)),  # for the page's warning strip
     )
     (dest / "transcript.json").write_text(big.to_json() + "\n", encoding="utf-8")
     return len(big.words)
@@ -225,6 +228,7 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser, tmp_path:
 
     _open(page, "dialogue")
     page.wait_for_selector(".prosody svg path.f0")
+    assert page.is_hidden("#quality")  # a clean recording: no warning strip
     assert page.evaluate("[TSProsody.semitones(220, 110), TSProsody.semitones(100, 200), TSProsody.semitones(0, 100)]") \
         == [12, -12, None]
     view = _view(page, "dialogue")
@@ -423,6 +427,7 @@ def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record
         page.wait_for_function("window.tsPerf.tracks_ms !== null", timeout=120_000)
         cold = page.evaluate("window.tsPerf")
         assert page.locator("span.w").count() == words
+        assert page.is_visible("#quality") and page.inner_text("#quality") == NOISE_WARNING.message
         stats = page.evaluate(SCROLL_JS)
         last = page.locator("#lines .line").last
         last.scroll_into_view_if_needed()

@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 
 from capture.outputs import write_output_dir
-from capture.record import AudioInfo, Transcript, replace
+from capture.record import AudioInfo, QualityWarning, RecordingQuality, Transcript, replace
 from conftest import harmonic_tone
 from review.app import create_app
 from review.corrections import CORRECTIONS_JSON
@@ -183,7 +183,7 @@ def test_view_model_has_prosody_lines_and_relative_pitch(served):
 def test_library_search_and_job_states(served):
     client, out, _ = served
     lib = client.get("/api/library").json()["recordings"]
-    assert [(r["id"], r["words"], r["marks"], r["state"]) for r in lib] == [("x", 8, 2, "done")]
+    assert [(r["id"], r["words"], r["marks"], r["state"], r["quality"]) for r in lib] == [("x", 8, 2, "done", [])]
     hits = client.get("/api/search", params={"q": "Really  HARD"}).json()["hits"]
     assert [(h["id"], h["match"], h["word"]) for h in hits] == [("x", "really hard", 5)]
     assert client.get("/api/search", params={"q": "nothing like this"}).json()["hits"] == []
@@ -191,6 +191,13 @@ def test_library_search_and_job_states(served):
     client.post("/api/transcript/x/edit", json={"op": "mark.review", "args": {"mark": 1, "status": "rejected"}})
     (entry,) = client.get("/api/library").json()["recordings"]
     assert (entry["speakers"], entry["marks"], entry["corrections"]) == (["Speaker 1", "Nurse"], 1, 2)
+    t = Transcript.load(out / "x" / "transcript.json")
+    warned = RecordingQuality(peak_dbfs=0.0, clipped_fraction=0.01, clipped_spans=(), speech_level_dbfs=-20.0,
+                              noise_level_dbfs=None, noise_measured_in=None, snr_db=None,
+                              warnings=(QualityWarning("clipping", "1.0 % of the samples are clipped at full scale"),))
+    write_output_dir(replace(t, quality=warned), out / "x")
+    (entry,) = client.get("/api/library").json()["recordings"]
+    assert entry["quality"] == ["1.0 % of the samples are clipped at full scale"]
     jobstore = pytest.importorskip("capture.jobstore")
     store = jobstore.JobStore(out)
     job, _ = store.add("a" * 64, path="/in/late.wav", size_bytes=10, stem="late")

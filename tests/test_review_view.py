@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capture.record import IntensityTrack, Mark, Overlap, PitchTrack, replace
+from capture.record import IntensityTrack, Mark, Overlap, PitchTrack, QualityWarning, RecordingQuality, replace
 from review.corrections import CorrectionLayer, correct, make_edit
 from review.view import VIEW_HOP_S, speaker_medians_hz, tracks_model, view_model
 from test_review_corrections import small_transcript
@@ -94,3 +94,13 @@ def test_marks_carry_where_the_notation_writes_them_in_the_word_as_it_reads_now(
     data = view_model(correct(t, fixed), renderers=[], revision=1, edits=[])
     assert [m["syllable"] for m in data["marks"]] == [None, None, None]
     assert [m["colon_at"] for m in data["marks"]] == [None, 3, None]  # no vowel letter: "Hmm:"
+
+
+def test_the_page_is_told_what_about_the_recording_makes_its_marks_less_sure():
+    t = _with_tracks()
+    assert view_model(correct(t, CorrectionLayer()), renderers=[], revision=0, edits=[])["quality"] == []
+    warned = RecordingQuality(peak_dbfs=-1.0, clipped_fraction=0.0, clipped_spans=(), speech_level_dbfs=-30.0,
+                              noise_level_dbfs=-38.0, noise_measured_in="quietest_talk", snr_db=8.0,
+                              warnings=(QualityWarning("noise", "speech is only 8 dB above the quietest moments"),))
+    data = view_model(correct(replace(t, quality=warned), CorrectionLayer()), renderers=[], revision=0, edits=[])
+    assert data["quality"] == ["speech is only 8 dB above the quietest moments"]

@@ -17,7 +17,7 @@
         <td class="num">${r.duration_s == null ? "" : TS.clock(r.duration_s)}</td>
         <td>${r.speakers.map(TS.esc).join(", ")}</td>
         <td class="num">${r.words}</td><td class="num">${r.marks}</td><td class="num">${r.corrections}</td>
-        <td><span class="state">${TS.esc(r.state)}</span>${r.error ? ` <span class="err" title="${TS.esc(r.error)}">${TS.esc(r.error.slice(0, 80))}</span>` : ""}</td>
+        <td><span class="state">${TS.esc(r.state)}</span>${r.quality.length ? ` <span class="warn" title="${TS.esc(r.quality.join("\n"))}">⚠ ${TS.esc(r.quality.length === 1 ? r.quality[0].split(":")[0] : `${r.quality.length} quality warnings`)}</span>` : ""}${r.error ? ` <span class="err" title="${TS.esc(r.error)}">${TS.esc(r.error.slice(0, 80))}</span>` : ""}</td>
       </tr>`).join("");
   }
 

@@ -37,6 +37,7 @@
   function show(data) {
     D = data;
     byStart = D.words.start.map((_, i) => i).sort((a, b) => D.words.start[a] - D.words.start[b]);
+    renderQuality();
     renderSpeakers();
     renderTextViewChoices();
     renderLines();
@@ -61,6 +62,12 @@
         <input class="spk-name" data-spk="${TS.esc(s.id)}" value="${TS.esc(s.label)}" aria-label="Name of ${TS.esc(s.id)}" size="${Math.max(6, s.label.length + 1)}">
         <span class="muted">${TS.esc(s.id)}${s.median_hz ? ` · ${s.median_hz} Hz` : ""}</span></label>`).join("") +
       "";
+  }
+
+  function renderQuality() {  // what about the recording makes some marks less sure (capture/quality.py)
+    const warnings = D.quality || [];
+    $("quality").hidden = !warnings.length;
+    $("quality").innerHTML = warnings.map((w) => `<li>${TS.esc(w)}</li>`).join("");
   }
 
   function renderTextViewChoices() {
