@@ -35,7 +35,7 @@ class QualityOptions:
     min_talk_s: float = 5.0  # if there are this many seconds of them
     floor_spread_db: float = 2.0  # and their 2nd and 10th percentiles lie this close: a floor, noise
     noise_percentile: float = 10.0  # of the pauses' frames
-    min_snr_db: float = 15.0  # below it, dips between words reach the pause threshold (README)
+    min_snr_db: float = 20.0  # below it, dips between words start to read as micropauses (README)
     min_sample_rate_hz: int = 16000
 
     def __post_init__(self):
@@ -196,7 +196,7 @@ def _covered(spans: list[tuple[float, float]], n: int, *, hop_s: float, start_s:
 
 
 def _warnings(q: RecordingQuality, transcript: Transcript, options: QualityOptions,
-              clipped_known: bool) -> tuple[QualityWarning, ...]:
+              samples_counted: bool) -> tuple[QualityWarning, ...]:
     out = []
     if q.clipped_fraction > 0 and q.clipped_fraction >= options.max_clipped_fraction:
         first = f", first at {q.clipped_spans[0].start_s:.1f} s" if q.clipped_spans else ""
@@ -217,7 +217,7 @@ def _warnings(q: RecordingQuality, transcript: Transcript, options: QualityOptio
     if not transcript.words:
         why = ("" if q.peak_dbfs is not None and q.peak_dbfs >= -40
                else f"its loudest sample is at {q.peak_dbfs:.0f} dBFS" if q.peak_dbfs is not None
-               else "the recording is digital silence" if clipped_known else "")
+               else "the recording is digital silence" if samples_counted else "")
         out.append(QualityWarning("no_speech", "no words were recognised" + (f": {why}" if why else "")))
     return tuple(out)
 

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
+import soundfile as sf
 
 from capture.decode import sha256_of
 
@@ -53,6 +55,9 @@ def test_transcript_json_is_complete_and_valid(processed):
     voiced = [w for w in data["words"] if w["prosody"]["f0_mean_hz"]]
     assert len(voiced) > 0.8 * len(data["words"])
     assert len(data["pitch"]["f0_hz"]) == len(data["intensity"]["db"]) == pytest.approx(data["audio"]["duration_s"] / 0.01, abs=2)
+    quality = data["quality"]  # a clean synthesised dialogue: nothing to warn of
+    assert quality["warnings"] == [] and quality["clipped_fraction"] == 0 and quality["noise_measured_in"] == "pauses"
+    assert quality["snr_db"] > 40 and data["pipeline"]["options"]["quality"]["min_snr_db"] == 20.0
 
 
 def test_the_synthesised_breaks_are_found(processed):
@@ -97,6 +102,25 @@ def test_bad_file_fails_alone(tmp_path):
     assert not (tmp_path / "out" / "broken").exists()
     assert (tmp_path / "out" / "dialogue" / "transcript.json").is_file()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dialogue"]
+
+
+def test_a_clipped_recording_is_processed_and_says_so(tmp_path):
+    """The sample 20 dB too hot, cut at full scale as a recorder would: a warning in the log, the
+    quality record and the transcripts' first line; the marks are made as ever."""
+    samples, sr = sf.read(SAMPLE, dtype="float64")
+    hot = tmp_path / "hot.wav"
+    sf.write(hot, np.clip(samples * 10, -1.0, 1.0), sr, subtype="PCM_16")
+    result = tonescribe("process", str(hot), "--out", "out", "-q", "--speakers", "none", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if "clipped at full scale" in line]
+    assert "WARNING" in warning and "hot.wav" in warning
+    folder = tmp_path / "out" / "hot"
+    quality = json.loads((folder / "transcript.json").read_text())["quality"]
+    assert quality["clipped_fraction"] > 0.001 and quality["peak_dbfs"] == pytest.approx(0.0, abs=0.01)
+    assert [w["code"] for w in quality["warnings"]] == ["clipping"]
+    for name in ("transcript.txt", "transcript.jefferson.txt", "transcript.gat2.txt"):
+        first = (folder / name).read_text(encoding="utf-8").splitlines()[0]
+        assert first.endswith(f"; quality: {100 * quality['clipped_fraction']:.1f} % clipped"), first
 
 
 def test_same_names_get_a_suffix(tmp_path):
