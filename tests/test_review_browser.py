@@ -411,6 +411,65 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser, tmp_path:
     context.close()
 
 
+def test_marks_are_reviewed_one_after_another_from_the_keyboard(outdir: Path, server: str, browser):
+    """N steps to the next unreviewed mark (its evidence shown, its stretch played and stopped),
+    A accepts it and R rejects it, each moving on; P steps back, U resets; the type filter
+    limits the stepping. The verdicts land in corrections.json like any other."""
+    folder = outdir / "dialogue"
+    context, page, errors = _page(browser, server)
+    _open(page, "dialogue")
+    view = _view(page, "dialogue")
+    marks = view["marks"]
+    on_page = sorted((k for k, m in enumerate(marks) if m["first"] is not None), key=lambda k: (marks[k]["start_s"], k))
+    open_ = [k for k in on_page if marks[k]["status"] == "unreviewed"]
+    assert len(open_) >= 3, "the sample needs three unreviewed marks (see _with_marks)"
+
+    def counted() -> int:
+        text = page.inner_text("#markcount")
+        assert text.endswith(f" of {len(on_page)} reviewed"), text
+        return int(text.split()[0])
+
+    def pinned() -> int:
+        page.wait_for_selector("#tip.pinned:not([hidden])")
+        return int(page.get_attribute("#tip", "data-m"))
+
+    reviewed = counted()
+    page.locator("body").press("n")
+    first = pinned()
+    assert first == open_[0] and marks[first]["type"] in page.inner_text("#tip")
+    page.wait_for_function("document.getElementById('audio').paused && document.getElementById('audio').currentTime > 0",
+                           timeout=20_000)
+    stopped = _state(page)["t"]
+    assert marks[first]["end_s"] + 0.3 <= stopped <= marks[first]["end_s"] + 0.7, (stopped, marks[first])
+
+    page.keyboard.press("a")
+    page.wait_for_selector(f"#lines .st-accepted[data-m='{first}']")
+    page.wait_for_function(f"document.getElementById('tip').dataset.m === '{open_[1]}' && "
+                           "document.getElementById('tip').classList.contains('pinned')")
+    assert counted() == reviewed + 1
+    page.keyboard.press("r")
+    page.wait_for_selector(f"#lines .st-rejected[data-m='{open_[1]}']")
+    page.wait_for_function(f"document.getElementById('tip').dataset.m === '{open_[2]}'")
+    page.keyboard.press("p")  # back to the one just rejected, reviewed or not
+    page.wait_for_function(f"document.getElementById('tip').dataset.m === '{open_[1]}'")
+    page.keyboard.press("u")
+    page.wait_for_selector(f"#lines .st-unreviewed[data-m='{open_[1]}']")
+    assert counted() == reviewed + 1
+
+    kind = marks[open_[-1]]["type"]
+    page.select_option("#marktype", kind)
+    page.locator("body").press("n")
+    assert marks[pinned()]["type"] == kind
+    page.keyboard.press("Escape")
+
+    layer = json.loads((folder / "corrections.json").read_text())
+    verdicts = [(e["args"]["mark"], e["args"]["status"]) for e in layer["edits"] if e["op"] == "mark.review"][-3:]
+    assert verdicts == [(marks[first]["orig"], "accepted"), (marks[open_[1]]["orig"], "rejected"),
+                        (marks[open_[1]]["orig"], "unreviewed")]
+    assert not errors, errors
+    context.close()
+
+
 def test_an_hour_long_transcript_opens_and_scrolls(outdir: Path, browser, record_property):
     words = len(Transcript.load(outdir / "hour" / "transcript.json").words)
     proc, url = _serve(outdir)  # a fresh server: nothing parsed or cached yet

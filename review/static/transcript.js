@@ -15,6 +15,8 @@
   let selected = -1;       // word chosen by a click (for split / reassign / edit)
   let editing = 0;         // open editors: no redraw from polling while > 0
   let pinnedMark = -1;
+  let cursorMark = -1;     // the mark stepped to with N / P (index in D.marks)
+  let stopAt = null;       // a mark's stretch being played stops here
   let userScrollUntil = 0;
   const perf = (window.tsPerf = { navigation_to_data_ms: null, first_render_ms: null, tracks_ms: null, renders: 0 });
 
@@ -44,6 +46,7 @@
     renderSelection();
     $("undo").disabled = !D.edits.length;
     renderHistory();
+    renderMarkBar();
     $("seek").max = audio.duration || D.audio.duration_s || 1;
     if (D.skipped.length) setStatus(`${D.skipped.length} correction(s) no longer match this transcript and are not shown`);
     perf.renders += 1;
@@ -239,12 +242,14 @@
         lastCursor = k;
       }
     }
+    if (stopAt !== null && t >= stopAt) { stopAt = null; audio.pause(); }
     $("clock").textContent = TS.clock(t);
     if (document.activeElement !== $("seek")) $("seek").value = t;
     if (!audio.paused) requestAnimationFrame(tick);
   }
 
-  function playFrom(t) {
+  function playFrom(t, until = null) {
+    stopAt = until;
     audio.currentTime = Math.max(0, t);
     const p = audio.play();
     if (p) p.catch((e) => setStatus(`cannot play: ${e.message}`));
@@ -281,6 +286,13 @@
     else if (e.key === "ArrowLeft" && (e.ctrlKey || !inField)) { e.preventDefault(); back(); }
     else if (e.key === "z" && (e.ctrlKey || e.metaKey) && !inField) { e.preventDefault(); undo(); }
     else if (e.key === "Escape") { unpin(); }
+    else if (inField || e.ctrlKey || e.metaKey || e.altKey) { /* typing, or another program's shortcut */ }
+    else if (e.key === "n") { e.preventDefault(); stepMark(1, true); }
+    else if (e.key === "p") { e.preventDefault(); stepMark(-1, false); }
+    else if (REVIEW_KEYS[e.key] && pinnedMark >= 0 && pinnedMark === cursorMark) {
+      e.preventDefault();
+      reviewMark(cursorMark, REVIEW_KEYS[e.key], e.key !== "u");
+    }
   });
 
   function seekFromHash() {
@@ -350,7 +362,7 @@
   function renderSelection() {
     const box = $("selection");
     if (!D || selected < 0 || selected >= D.words.text.length) {
-      box.innerHTML = `<span class="muted">Click a word to play from it and select it; double-click to correct it. Space plays and pauses, ← goes back 3 s.</span>`;
+      box.innerHTML = `<span class="muted">Click a word to play from it and select it; double-click to correct it. Space plays and pauses, ← goes back 3 s. N: the next mark to review (A accepts it, R rejects it).</span>`;
       return;
     }
     const i = selected, L = D.lines[lineOf[i]];
@@ -491,6 +503,57 @@
   document.addEventListener("click", (e) => {
     if (pinnedMark >= 0 && !e.target.closest("#tip") && !e.target.closest("[data-m]")) unpin();
   });
+
+  // ------------------------------------------------------------------ marks: one after another
+  const REVIEW_KEYS = { a: "accepted", r: "rejected", u: "unreviewed" };
+
+  function markOrder() {  // the marks on the page of the chosen type, in time order
+    const type = $("marktype").value;
+    return D.marks.map((m, k) => k).filter((k) => D.marks[k].first !== null && (!type || D.marks[k].type === type))
+      .sort((a, b) => D.marks[a].start_s - D.marks[b].start_s || a - b);
+  }
+
+  function renderMarkBar() {
+    const select = $("marktype"), chosen = select.value, counts = new Map();
+    D.marks.forEach((m) => { if (m.first !== null) counts.set(m.type, (counts.get(m.type) || 0) + 1); });
+    select.innerHTML = `<option value="">all marks (${[...counts.values()].reduce((a, b) => a + b, 0)})</option>` +
+      [...counts].sort().map(([type, n]) => `<option value="${TS.esc(type)}">${TS.esc(type)} (${n})</option>`).join("");
+    select.value = counts.has(chosen) ? chosen : "";
+    const order = markOrder(), open = order.filter((k) => D.marks[k].status === "unreviewed").length;
+    $("markcount").textContent = `${order.length - open} of ${order.length} reviewed`;
+  }
+
+  // The next mark after the one stepped to (wrapping round), or before it; only unreviewed ones if asked.
+  function stepMark(dir, unreviewedOnly) {
+    const order = markOrder(), at = order.indexOf(cursorMark);
+    const ahead = dir > 0 ? order.slice(at + 1).concat(order.slice(0, at + 1))
+      : order.slice(0, Math.max(at, 0)).reverse().concat(order.slice(Math.max(at, 0)).reverse());
+    const k = ahead.find((j) => !unreviewedOnly || D.marks[j].status === "unreviewed");
+    if (k === undefined) { setStatus(order.length ? "every mark here is reviewed" : "no marks here"); return; }
+    goToMark(k);
+  }
+
+  function goToMark(k) {  // show it with its evidence and play its stretch with a little around it
+    const el = linesBox.querySelector(`[data-m="${k}"]`);
+    if (!el) return;
+    cursorMark = k;
+    el.scrollIntoView({ block: "center" });
+    userScrollUntil = Date.now() + 4000;
+    pin(k, el);
+    el.focus({ preventScroll: true });
+    const m = D.marks[k];
+    playFrom(m.start_s - 0.4, m.end_s + 0.4);
+  }
+
+  async function reviewMark(k, status, thenNext) {
+    unpin();
+    await edit("mark.review", { mark: D.marks[k].orig, status });
+    if (thenNext) stepMark(1, true);
+  }
+
+  $("nextmark").addEventListener("click", () => stepMark(1, true));
+  $("prevmark").addEventListener("click", () => stepMark(-1, false));
+  $("marktype").addEventListener("change", () => { cursorMark = -1; renderMarkBar(); $("marktype").blur(); });
 
   // ------------------------------------------------------------------ views
   async function showTextView(name) {
