@@ -18,7 +18,8 @@ from capture.worker import error_note_path
 def register(sub) -> None:
     status = sub.add_parser("status", help="show what a watched folder's jobs are doing",
                             description="List every recording the watcher has seen under OUT: state, stage, "
-                                        "audio duration, processing time, error; then the queue's progress.")
+                                        "audio duration, processing time, error or recording-quality warnings; "
+                                        "then the queue's progress.")
     status.add_argument("out", type=Path, help="the --out folder of `tonescribe watch`")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=run_status)
@@ -75,7 +76,7 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps({"watcher_pid": pid, "counts": counts, "jobs": rows}, ensure_ascii=False, indent=1))
         return 0
     print(f"watcher: {'running (pid %d)' % pid if pid else 'not running'}   store: {store.path}")
-    table = [("NAME", "STATE", "STAGE", "TRIES", "AUDIO", "TIME", "FILE", "ERROR")]
+    table = [("NAME", "STATE", "STAGE", "TRIES", "AUDIO", "TIME", "FILE", "ERROR / RECORDING QUALITY")]
     now = time.time()
     for job, row in zip(jobs, rows):
         stage = job.current_stage or job.stage or "-"
@@ -86,6 +87,8 @@ def run_status(args: argparse.Namespace) -> int:
         error = job.error or ""
         if row["shown_state"] == "retrying":
             error = f"{error} (next try in {max(0, job.not_before - now):.0f} s)"
+        elif job.state == "done" and job.warnings:  # the sentences are in transcript.json and the log
+            error = "quality: " + ", ".join(code.replace("_", " ") for code in job.warnings)
         table.append((job.name, row["shown_state"], stage, str(job.attempts), _seconds(job.duration_s),
                       _seconds(spent), Path(job.path).name, error))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]

@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 logger = logging.getLogger("tonescribe.jobstore")
 
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     added_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL,
-    timings_json TEXT NOT NULL DEFAULT '{}'
+    timings_json TEXT NOT NULL DEFAULT '{}',
+    warnings_json TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, not_before, added_at);
 CREATE TABLE IF NOT EXISTS stage_log (
@@ -94,6 +95,7 @@ class Job:
     started_at: Optional[float]
     finished_at: Optional[float]
     timings_s: dict
+    warnings: tuple[str, ...] = ()  # the transcript's recording-quality warning codes (capture/quality.py)
 
     @property
     def readable(self) -> bool:
@@ -134,6 +136,8 @@ class JobStore:
                         db.execute(statement)
                 db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                            (str(SCHEMA_VERSION),))
+                if "warnings_json" not in {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}:
+                    db.execute("ALTER TABLE jobs ADD COLUMN warnings_json TEXT NOT NULL DEFAULT '[]'")  # a store from before
 
     def close(self) -> None:
         with self._lock:
@@ -268,12 +272,13 @@ class JobStore:
         rows = self._query("SELECT stage, COUNT(*) AS n FROM stage_log WHERE sha256 = ? GROUP BY stage", (sha256,))
         return {r["stage"]: r["n"] for r in rows}
 
-    def finish(self, sha256: str, *, duration_s: Optional[float], timings_s: dict) -> None:
+    def finish(self, sha256: str, *, duration_s: Optional[float], timings_s: dict,
+               warnings: Sequence[str] = ()) -> None:
         with self._tx() as db:
             db.execute("UPDATE jobs SET state = 'done', stage = 'prosody', current_stage = NULL, error = NULL, "
                        "transient = 0, retries = 0, not_before = 0, duration_s = ?, finished_at = ?, "
-                       "timings_json = ? WHERE sha256 = ?",
-                       (duration_s, time.time(), json.dumps(timings_s), sha256))
+                       "timings_json = ?, warnings_json = ? WHERE sha256 = ?",
+                       (duration_s, time.time(), json.dumps(timings_s), json.dumps(list(warnings)), sha256))
 
     def fail(self, sha256: str, reason: str, *, duration_s: Optional[float] = None) -> None:
         with self._tx() as db:
@@ -342,4 +347,5 @@ def _job(row: sqlite3.Row) -> Job:
         not_before=row["not_before"], duration_s=row["duration_s"], added_at=row["added_at"],
         started_at=row["started_at"], finished_at=row["finished_at"],
         timings_s=json.loads(row["timings_json"] or "{}"),
+        warnings=tuple(json.loads(row["warnings_json"] or "[]")) if "warnings_json" in row.keys() else (),
     )

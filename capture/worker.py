@@ -196,7 +196,8 @@ class JobRunner:
         if _published(folder, job.sha256):  # killed after publishing, before the store knew
             transcript_json = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
             export_after_write(folder, self.options.exports, self.options.omit)
-            self._finish(job, path, transcript_json["audio"]["duration_s"], transcript_json["pipeline"]["timings_s"])
+            self._finish(job, path, transcript_json["audio"]["duration_s"], transcript_json["pipeline"]["timings_s"],
+                         [w["code"] for w in (transcript_json.get("quality") or {}).get("warnings", ())])
             return "done"
         checkpoints = StageCheckpoints(self.store.dir, job.sha256, self.engine.options.as_dict())
         transcript = self.engine.process(path, checkpoint=checkpoints)
@@ -207,7 +208,8 @@ class JobRunner:
                                f"(at least {self.options.min_duration_s:g} s is needed to transcribe it)")
         write_output_dir(transcript, folder, omit=self.options.omit)
         export_after_write(folder, self.options.exports, self.options.omit)
-        self._finish(job, path, transcript.audio.duration_s, transcript.pipeline.timings_s)
+        self._finish(job, path, transcript.audio.duration_s, transcript.pipeline.timings_s,
+                     [w.code for w in transcript.quality.warnings] if transcript.quality is not None else [])
         checkpoints.clear()
         return "done"
 
@@ -224,9 +226,9 @@ class JobRunner:
                 return Path(candidate)
         raise BadRecording("the file is no longer in the inbox (moved or deleted before it was processed)")
 
-    def _finish(self, job: Job, path: Path, duration_s: float, timings_s: dict) -> None:
+    def _finish(self, job: Job, path: Path, duration_s: float, timings_s: dict, warnings: list[str]) -> None:
         error_note_path(self.out_dir, job.name).unlink(missing_ok=True)
-        self.store.finish(job.sha256, duration_s=duration_s, timings_s=timings_s)
+        self.store.finish(job.sha256, duration_s=duration_s, timings_s=timings_s, warnings=warnings)
         logger.info("%s: done -> %s", job.name, self.out_dir / job.name)
         print(self.out_dir / job.name, flush=True)
         if self.options.move_done is not None:

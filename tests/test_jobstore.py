@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from capture.checkpoints import StageCheckpoints
-from capture.jobstore import JobStore, unreadable_key
+from capture.jobstore import _SCHEMA, JobStore, unreadable_key
 from capture.record import AudioInfo, Pipeline, Transcript, Word
 from capture.watcher import FolderWatcher, WatchOptions
 
@@ -113,10 +113,30 @@ def test_stage_log_counts_runs_and_finish_records_timings(store):
     for stage in ("decode", "asr", "decode", "asr", "diarization", "prosody"):
         store.stage_started(job.sha256, stage)
         store.stage_finished(job.sha256, stage, 0.5)
-    store.finish(job.sha256, duration_s=12.5, timings_s={"asr": 0.5, "total": 2.0})
+    store.finish(job.sha256, duration_s=12.5, timings_s={"asr": 0.5, "total": 2.0}, warnings=["clipping", "noise"])
     assert store.stage_runs(job.sha256) == {"decode": 2, "asr": 2, "diarization": 1, "prosody": 1}
     done = store.get(job.sha256)
     assert (done.state, done.stage, done.duration_s, done.timings_s["total"]) == ("done", "prosody", 12.5, 2.0)
+    assert done.warnings == ("clipping", "noise")
+
+
+def test_a_store_from_before_the_quality_warnings_is_read_and_gains_them(tmp_path):
+    """A jobs.db written before the warnings column: status reads it as it is (no warnings), and
+    the next watcher adds the column without losing a job."""
+    old = tmp_path / ".tonescribe"
+    old.mkdir()
+    db = sqlite3.connect(old / "jobs.db")
+    db.executescript(_SCHEMA.replace(",\n    warnings_json TEXT NOT NULL DEFAULT '[]'", ""))
+    db.execute("INSERT INTO jobs (sha256, name, path, state, added_at) VALUES (?, 'a', '/a.wav', 'done', 0)", ("a" * 64,))
+    db.commit()
+    db.close()
+    reader = JobStore(tmp_path, create=False)
+    assert reader.get("a" * 64).warnings == ()
+    reader.close()
+    writer = JobStore(tmp_path)
+    writer.finish("a" * 64, duration_s=1.0, timings_s={}, warnings=["noise"])
+    assert writer.get("a" * 64).warnings == ("noise",) and [j.name for j in writer.jobs()] == ["a"]
+    writer.close()
 
 
 def test_fail_keeps_one_line_reason_and_retry_requeues(store):

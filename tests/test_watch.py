@@ -248,6 +248,10 @@ def test_bad_inputs_fail_with_a_reason_and_the_queue_goes_on(clips, dirs, watche
     assert json.loads((out / "good" / "transcript.json").read_text())["words"]
     text = status_text(out)
     assert "the file is empty (0 bytes)" in text and "failed" in text
+    shown = {j["name"]: j for j in status_json(out)["jobs"]}
+    assert shown["silence"]["warnings"] == ["no_speech"] and shown["good"]["warnings"] == []
+    assert "quality: no speech" in next(line for line in text.splitlines() if line.startswith("silence "))
+    assert silent["quality"]["warnings"][0]["message"].startswith("no words were recognised")
 
     if prefix is not None:  # once readable, `tonescribe retry` gets it transcribed
         os.chmod(inbox / "locked.wav", 0o644)
