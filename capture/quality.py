@@ -92,8 +92,12 @@ class ClipCounter:
         n = block.shape[0]
         if n == 0:
             return
+        peak = max(float(block.max()), -float(block.min()))
+        self._peak = max(self._peak, peak)
+        if peak < self.options.clip_level and not any(length for _, length in self._open):
+            self._frames += n  # nothing near full scale: the usual block, counted without a copy
+            return
         magnitude = np.abs(block)
-        self._peak = max(self._peak, float(magnitude.max()))
         runs = []
         for c in range(block.shape[1]):
             hot = (magnitude[:, c] >= self.options.clip_level).view(np.int8)
