@@ -162,15 +162,16 @@ class QualityWarning:
 @dataclass(frozen=True)
 class RecordingQuality:
     """How fit the recording is for the measures (``capture/quality.py``): levels in dBFS (0 is
-    full scale), the signal-to-noise ratio as speech frames' level over the pauses' level."""
+    full scale), the signal-to-noise ratio as speech frames' level over the pauses' level. Every
+    field has a default, so a field added in a later 1.x still reads the files written before it."""
 
-    peak_dbfs: Optional[float]
-    clipped_fraction: float
-    clipped_spans: tuple[TimeSpan, ...]
-    speech_level_dbfs: Optional[float]
-    noise_level_dbfs: Optional[float]
-    noise_measured_in: Optional[str]  # "pauses", or "quietest_talk" where the talk has too few
-    snr_db: Optional[float]
+    peak_dbfs: Optional[float] = None
+    clipped_fraction: float = 0.0
+    clipped_spans: tuple[TimeSpan, ...] = ()
+    speech_level_dbfs: Optional[float] = None
+    noise_level_dbfs: Optional[float] = None
+    noise_measured_in: Optional[str] = None  # "pauses", or "quietest_talk" where the talk has too few
+    snr_db: Optional[float] = None
     warnings: tuple[QualityWarning, ...] = ()
 
 
