@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "capture.cmd_status",
     "prosody.notation.cmd_render",
     "review.cmd_review",
+    "review.cmd_verdicts",
     "export.cmd_export",
 ]
 
