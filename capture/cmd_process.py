@@ -60,7 +60,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scratch", type=Path, metavar="DIR", default=None,
                         help="where decoded 16 kHz samples wait while a recording is processed (removed after "
                              "each one; default: the system's temporary folder, $TMPDIR)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 

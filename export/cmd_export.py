@@ -26,7 +26,7 @@ def register(sub) -> None:
                         help=f"{', '.join(FORMATS)} or all; repeat or separate with commas")
     parser.add_argument("--out", type=Path, default=None, help="write the files here (default: next to transcript.json)")
     add_option(parser, files="exported files")
-    parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.set_defaults(func=run)
 

@@ -30,7 +30,7 @@ def register(sub) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, the next free one if taken; 0: any free port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser, only print the address")
-    parser.add_argument("--quiet", "-q", action="store_true", help="only errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging, one line per request")
     parser.set_defaults(func=run)
 
