@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from capture.record import QualityWarning, RecordingQuality, TimeSpan, Transcript, replace
+from capture.record import ChannelQuality, IntensityTrack, QualityWarning, RecordingQuality, TimeSpan, Transcript, replace
 
 WARNING_CODES = ("clipping", "noise", "low_sample_rate", "no_speech")
 PRAAT_DB_RE_FULL_SCALE = 20 * math.log10(1 / 2e-5)  # the intensity track's dB are dBFS + 93.98
@@ -62,10 +62,20 @@ class Clipping:
     clipped_samples: int
     total_samples: int
     spans: tuple[TimeSpan, ...]
+    by_channel: tuple[int, ...] = ()  # clipped samples in each channel (total_samples / channels each)
 
     @property
     def fraction(self) -> float:
+        """The share of the samples clipped in the most clipped channel (all of them when the
+        channels are not known apart): one speaker's clipped microphone is not diluted by the other's."""
+        if self.by_channel and self.total_samples:
+            return max(self.by_channel) * len(self.by_channel) / self.total_samples
         return self.clipped_samples / self.total_samples if self.total_samples else 0.0
+
+    def channel_fraction(self, channel: int) -> Optional[float]:
+        if not 0 <= channel < len(self.by_channel) or not self.total_samples:
+            return None
+        return self.by_channel[channel] * len(self.by_channel) / self.total_samples
 
     @property
     def peak_dbfs(self) -> Optional[float]:
@@ -81,7 +91,8 @@ class ClipCounter:
             raise ValueError("sr and channels must be positive")
         self.sr, self.options = sr, options
         self._open = [(0, 0)] * channels  # per channel: (first frame, length) of a run still going at the block's end
-        self._frames = self._clipped = 0
+        self._frames = 0
+        self._clipped = [0] * channels
         self._peak = 0.0
         self._runs: list[tuple[int, int]] = []  # (first, end) frames, joined and capped as they come
 
@@ -105,25 +116,27 @@ class ClipCounter:
             starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
             first, length = self._open[c]
             if length and (starts.size == 0 or starts[0] != 0):
-                runs.append((first, first + length))
+                runs.append((first, first + length, c))
                 length = 0
             for k, (s, e) in enumerate(zip(starts, ends)):
                 s0 = first if (k == 0 and s == 0 and length) else self._frames + s
                 if e == n:
                     self._open[c] = (s0, self._frames + e - s0)
                     break
-                runs.append((s0, self._frames + e))
+                runs.append((s0, self._frames + e, c))
             else:
                 self._open[c] = (0, 0)
         self._frames += n
         self._keep(runs)
 
-    def _keep(self, runs: list[tuple[int, int]]) -> None:
+    def _keep(self, runs: list[tuple[int, int, int]]) -> None:
+        """Count the runs (first, end frame, channel) long enough to be clipping; keep where they are."""
         long_enough = [r for r in runs if r[1] - r[0] >= self.options.clip_run_samples]
-        self._clipped += int(sum(e - s for s, e in long_enough))
+        for s, e, c in long_enough:
+            self._clipped[c] += int(e - s)
         join = self.options.span_join_s * self.sr
         joined: list[list[int]] = []
-        for s, e in sorted(self._runs + long_enough):
+        for s, e in sorted(self._runs + [(s, e) for s, e, _ in long_enough]):
             if joined and s <= joined[-1][1] + join:
                 joined[-1][1] = max(joined[-1][1], e)
             else:
@@ -131,10 +144,11 @@ class ClipCounter:
         self._runs = [(int(s), int(e)) for s, e in joined[: self.options.max_spans]]
 
     def result(self) -> Clipping:
-        self._keep([(first, first + length) for first, length in self._open if length])
+        self._keep([(first, first + length, c) for c, (first, length) in enumerate(self._open) if length])
         self._open = [(0, 0)] * len(self._open)
-        return Clipping(peak=self._peak, clipped_samples=self._clipped, total_samples=self._frames * len(self._open),
-                        spans=tuple(TimeSpan(round(s / self.sr, 3), round(e / self.sr, 3)) for s, e in self._runs))
+        return Clipping(peak=self._peak, clipped_samples=sum(self._clipped), total_samples=self._frames * len(self._open),
+                        spans=tuple(TimeSpan(round(s / self.sr, 3), round(e / self.sr, 3)) for s, e in self._runs),
+                        by_channel=tuple(self._clipped))
 
 
 def clipping_of(samples: np.ndarray, *, sr: int, options: QualityOptions = QualityOptions()) -> Clipping:
@@ -150,23 +164,43 @@ def assess(transcript: Transcript, clipping: Optional[Clipping],
     """The recording's quality from the decoder's ``clipping`` (None: not counted) and the
     transcript's intensity track and words, with a warning for each limit crossed."""
     clipping = clipping or Clipping(peak=float("nan"), clipped_samples=0, total_samples=0, spans=())
-    speech_db = noise_db = noise_in = None
-    track = transcript.intensity
-    if track is not None and track.db:
-        db = np.array([np.nan if v is None else v for v in track.db], dtype=np.float64) - PRAAT_DB_RE_FULL_SCALE
-        spans = [(w.start_s, w.end_s) for w in transcript.words]
-        inside = _covered(spans, len(db), hop_s=track.hop_s, start_s=track.start_s)
-        near = _covered(spans, len(db), hop_s=track.hop_s, start_s=track.start_s, margin_s=options.word_margin_s)
-        if np.isfinite(db[inside]).any():
-            speech_db = round(float(np.nanmedian(db[inside])), 1)
-        during = _covered([(min(a for a, _ in spans), max(b for _, b in spans))] if spans else [], len(db),
-                          hop_s=track.hop_s, start_s=track.start_s)
-        noise_db, noise_in = _background(db[during & ~near], db[during], hop_s=track.hop_s, options=options)
-    snr = round(speech_db - noise_db, 1) if speech_db is not None and noise_db is not None else None
+    spans = [(w.start_s, w.end_s) for w in transcript.words]
+    speech_db, noise_db, noise_in = _levels(transcript.intensity, spans, spans, options)
+    # With a channel per speaker, each speaker's words against their own microphone's background.
+    channel_of = {s.id: s.channel for s in transcript.speakers if s.channel is not None}
+    channels = []
+    for tracks in transcript.channel_tracks:
+        mine = [(w.start_s, w.end_s) for w in transcript.words if channel_of.get(w.speaker) == tracks.channel]
+        ch_speech, ch_noise, ch_in = _levels(tracks.intensity, mine, spans, options)
+        share = clipping.channel_fraction(tracks.channel)
+        channels.append(ChannelQuality(channel=tracks.channel, clipped_fraction=round(share or 0.0, 6),
+                                       speech_level_dbfs=ch_speech, noise_level_dbfs=ch_noise, noise_measured_in=ch_in,
+                                       snr_db=_difference(ch_speech, ch_noise)))
     quality = RecordingQuality(peak_dbfs=clipping.peak_dbfs, clipped_fraction=round(clipping.fraction, 6),
                                clipped_spans=clipping.spans, speech_level_dbfs=speech_db, noise_level_dbfs=noise_db,
-                               noise_measured_in=noise_in, snr_db=snr)
+                               noise_measured_in=noise_in, snr_db=_difference(speech_db, noise_db),
+                               channels=tuple(channels))
     return replace(quality, warnings=_warnings(quality, transcript, options, clipping.total_samples > 0))
+
+
+def _difference(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return round(a - b, 1) if a is not None and b is not None else None
+
+
+def _levels(track: Optional[IntensityTrack], speech: list[tuple[float, float]], talk: list[tuple[float, float]],
+            options: QualityOptions) -> tuple[Optional[float], Optional[float], Optional[str]]:
+    """(speech level, background level, where it was read) in dBFS on ``track``: the speech over
+    the ``speech`` spans, the background away from every span of ``talk`` (all the words, whoever
+    says them), between its first and last."""
+    if track is None or not track.db:
+        return None, None, None
+    db = np.array([np.nan if v is None else v for v in track.db], dtype=np.float64) - PRAAT_DB_RE_FULL_SCALE
+    inside = _covered(speech, len(db), hop_s=track.hop_s, start_s=track.start_s)
+    speech_db = round(float(np.nanmedian(db[inside])), 1) if np.isfinite(db[inside]).any() else None
+    near = _covered(talk, len(db), hop_s=track.hop_s, start_s=track.start_s, margin_s=options.word_margin_s)
+    during = _covered([(min(a for a, _ in talk), max(b for _, b in talk))] if talk else [], len(db),
+                      hop_s=track.hop_s, start_s=track.start_s)
+    return (speech_db, *_background(db[during & ~near], db[during], hop_s=track.hop_s, options=options))
 
 
 def _background(pauses: np.ndarray, talk: np.ndarray, *, hop_s: float,
@@ -204,15 +238,19 @@ def _warnings(q: RecordingQuality, transcript: Transcript, options: QualityOptio
     out = []
     if q.clipped_fraction > 0 and q.clipped_fraction >= options.max_clipped_fraction:
         first = f", first at {q.clipped_spans[0].start_s:.1f} s" if q.clipped_spans else ""
+        whose = " of the most clipped channel" if transcript.audio.channels > 1 else ""
         out.append(QualityWarning("clipping", (
-            f"{_percent(q.clipped_fraction)} of the samples are clipped at full scale{first}: levels there "
+            f"{_percent(q.clipped_fraction)} of the samples{whose} are clipped at full scale{first}: levels there "
             f"read too low, so loud talk can go unmarked, and the recogniser hears distorted sound")))
-    if q.snr_db is not None and q.snr_db < options.min_snr_db:
-        where = ("the background noise" if q.noise_measured_in == "pauses"
-                 else "the quietest moments of the talk (too few pauses to measure the background alone)")
-        out.append(QualityWarning("noise", (
-            f"speech is only {q.snr_db:.0f} dB above {where}: dips between words can read as micropauses (.), "
-            f"and quiet talk is hard to tell from the noise")))
+    labels = {s.channel: s.label for s in transcript.speakers if s.channel is not None}
+    for who, part in ([(f"channel {c.channel} ({labels.get(c.channel, 'no speaker')}): ", c) for c in q.channels]
+                      or [("", q)]):
+        if part.snr_db is not None and part.snr_db < options.min_snr_db:
+            where = ("the background noise" if part.noise_measured_in == "pauses"
+                     else "the quietest moments of the talk (too few pauses to measure the background alone)")
+            out.append(QualityWarning("noise", (
+                f"{who}speech is only {part.snr_db:.0f} dB above {where}: dips between words can read as "
+                f"micropauses (.), and quiet talk is hard to tell from the noise")))
     rate = transcript.audio.sample_rate_hz
     if rate < options.min_sample_rate_hz:
         out.append(QualityWarning("low_sample_rate", (
@@ -236,8 +274,9 @@ def quality_note(transcript: Transcript) -> str:
     q = transcript.quality
     if q is None or not q.warnings:
         return ""
+    snrs = [c.snr_db for c in q.channels if c.snr_db is not None] or [q.snr_db]
     short = {"clipping": lambda: f"{_percent(q.clipped_fraction)} clipped",
-             "noise": lambda: f"speech {q.snr_db:.0f} dB above the noise",
+             "noise": lambda: f"speech {min(snrs):.0f} dB above the noise",
              "low_sample_rate": lambda: f"{transcript.audio.sample_rate_hz} Hz",
              "no_speech": lambda: "no words recognised"}
-    return "quality: " + "; ".join(short[w.code]() for w in q.warnings if w.code in short)
+    return "quality: " + "; ".join(dict.fromkeys(short[w.code]() for w in q.warnings if w.code in short))

@@ -160,6 +160,18 @@ class QualityWarning:
 
 
 @dataclass(frozen=True)
+class ChannelQuality:
+    """One speaker's channel (where each speaker has one): its own clipping, levels and background."""
+
+    channel: int
+    clipped_fraction: float = 0.0
+    speech_level_dbfs: Optional[float] = None
+    noise_level_dbfs: Optional[float] = None
+    noise_measured_in: Optional[str] = None
+    snr_db: Optional[float] = None
+
+
+@dataclass(frozen=True)
 class RecordingQuality:
     """How fit the recording is for the measures (``capture/quality.py``): levels in dBFS (0 is
     full scale), the signal-to-noise ratio as speech frames' level over the pauses' level. Every
@@ -172,6 +184,7 @@ class RecordingQuality:
     noise_level_dbfs: Optional[float] = None
     noise_measured_in: Optional[str] = None  # "pauses", or "quietest_talk" where the talk has too few
     snr_db: Optional[float] = None
+    channels: tuple[ChannelQuality, ...] = ()  # where each speaker has a channel (channel_tracks)
     warnings: tuple[QualityWarning, ...] = ()
 
 

@@ -10,7 +10,8 @@ import soundfile as sf
 
 from capture.audio16k import decode_to_folder
 from capture.quality import ClipCounter, Clipping, QualityOptions, assess, clipping_of, quality_note
-from capture.record import AudioInfo, IntensityTrack, Pipeline, TimeSpan, Transcript, Word, replace
+from capture.record import (AudioInfo, ChannelTracks, IntensityTrack, Pipeline, PitchTrack, Speaker, TimeSpan,
+                            Transcript, Word, replace)
 from prosody.intensity import intensity_frames
 
 SR = 16000
@@ -77,7 +78,11 @@ def test_the_decoder_counts_clipping_on_the_files_own_samples(tmp_path):
     decoded = decode_to_folder(path, tmp_path / "decoded")
     expected = clipping_of(sf.read(path, dtype="float32", always_2d=True)[0].T, sr=44100)
     assert decoded.clipping == expected
-    assert decoded.clipping.fraction == pytest.approx((1 - 2 / math.pi * math.asin(0.99 / 2.0)) / 2, abs=0.005)
+    hot = 1 - 2 / math.pi * math.asin(0.99 / 2.0)
+    assert decoded.clipping.clipped_samples / decoded.clipping.total_samples == pytest.approx(hot / 2, abs=0.005)
+    # the share is the clipped channel's own, not diluted by the clean one
+    assert decoded.clipping.fraction == decoded.clipping.channel_fraction(0) == pytest.approx(hot, abs=0.005)
+    assert decoded.clipping.channel_fraction(1) == 0.0 and decoded.clipping.channel_fraction(2) is None
     assert path.read_bytes() == before
 
 
@@ -139,6 +144,32 @@ def test_without_pauses_the_noise_is_read_in_the_quietest_moments_of_the_talk(sn
     assert [w.message.split(":")[0] for w in q.warnings] == (
         ["speech is only 9 dB above the quietest moments of the talk (too few pauses to measure the background alone)"]
         if snr_db < 20 else [])
+
+
+def test_with_a_channel_per_speaker_each_is_judged_on_its_own_microphone():
+    """S1's clean microphone and S2's noisy one (10 dB): the warning names S2's channel, and
+    the clipping share is the clipped channel's own."""
+    s1_words = [(0.5 + 2.4 * k, 1.1 + 2.4 * k) for k in range(4)]
+    s2_words = [(1.7 + 2.4 * k, 2.3 + 2.4 * k) for k in range(4)]
+    clean = _recording(speech_rms=0.05, noise_rms=0.0005, words_at=s1_words, seconds=10.0)
+    noisy = _recording(speech_rms=0.05, noise_rms=0.05 / 10 ** 0.5, words_at=s2_words, seconds=10.0, seed=1)
+    words = tuple(sorted((replace(w, speaker=who) for who, t in (("S1", clean), ("S2", noisy)) for w in t.words),
+                         key=lambda w: w.start_s))
+    pitch = PitchTrack(hop_s=0.01, start_s=0.0, f0_hz=())
+    t = replace(clean, audio=replace(clean.audio, channels=2), words=words,
+                speakers=(Speaker("S1", "Interviewer", channel=0), Speaker("S2", "Nurse", channel=1)),
+                channel_tracks=(ChannelTracks(0, pitch, clean.intensity), ChannelTracks(1, pitch, noisy.intensity)))
+    clipped_right = Clipping(peak=1.0, clipped_samples=30, total_samples=20_000, spans=(TimeSpan(1.8, 1.9),),
+                             by_channel=(0, 30))
+    q = assess(t, clipped_right)
+    assert [c.channel for c in q.channels] == [0, 1]
+    assert q.channels[0].snr_db > 40 and q.channels[1].snr_db == pytest.approx(10.4, abs=1.0)
+    assert (q.channels[0].clipped_fraction, q.channels[1].clipped_fraction, q.clipped_fraction) == (0.0, 0.003, 0.003)
+    assert [w.code for w in q.warnings] == ["clipping", "noise"]
+    assert q.warnings[0].message.startswith("0.3 % of the samples of the most clipped channel are clipped")
+    snr = f"{q.channels[1].snr_db:.0f}"
+    assert q.warnings[1].message.startswith(f"channel 1 (Nurse): speech is only {snr} dB above the background noise")
+    assert quality_note(replace(t, quality=q)) == f"quality: 0.3 % clipped; speech {snr} dB above the noise"
 
 
 def test_without_pauses_or_a_floor_under_the_talk_the_noise_is_not_known_and_nothing_is_claimed():
