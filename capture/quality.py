@@ -29,12 +29,16 @@ class QualityOptions:
     span_join_s: float = 0.25
     max_spans: int = 200
     max_clipped_fraction: float = 0.001  # a warning from 0.1 % of the samples on
-    word_margin_s: float = 0.1  # the background is measured in the pauses, this far from every word,
-    min_noise_s: float = 1.0  # when they add up to this much; else in the talk's quietest frames,
-    quiet_talk_percentile: float = 5.0  # of all frames from the first word to the last,
-    min_talk_s: float = 5.0  # if there are this many seconds of them
-    floor_spread_db: float = 2.0  # and their 2nd and 10th percentiles lie this close: a floor, noise
-    noise_percentile: float = 10.0  # of the pauses' frames
+    # The background, between the first word and the last: the noise_percentile level of the
+    # pauses' frames (word_margin_s from every word) where they add up to min_noise_s; else the
+    # quiet_talk_percentile level of all the frames, where there are min_talk_s of them and their
+    # 2nd and 10th percentiles lie within floor_spread_db (a floor: noise filling the dips).
+    word_margin_s: float = 0.1
+    min_noise_s: float = 1.0
+    noise_percentile: float = 10.0
+    quiet_talk_percentile: float = 5.0
+    min_talk_s: float = 5.0
+    floor_spread_db: float = 2.0
     min_snr_db: float = 20.0  # below it, dips between words start to read as micropauses (README)
     min_sample_rate_hz: int = 16000
 
