@@ -83,7 +83,7 @@ class Clipping:
 
     @property
     def peak_dbfs(self) -> Optional[float]:
-        return round(20 * math.log10(self.peak), 2) if self.peak > 0 else None  # NaN (not counted) too
+        return round(20 * math.log10(self.peak), 2) + 0.0 if self.peak > 0 else None  # (+ 0.0: no "-0.0"); NaN too
 
 
 class ClipCounter:
