@@ -225,6 +225,11 @@ def test_listen_correct_and_reload(outdir: Path, server: str, browser, tmp_path:
     assert page.locator("#hits details").count() == 2  # the clip, and the hour made of its repeats
     assert "the team" in page.inner_text("#hits details[open] li").lower()
     assert _shot(page, "library.png", tmp_path).stat().st_size > 10_000
+    # a recording with a quality warning is marked in the library, the sentence on hover
+    warned = page.locator("tr.rec", has_text="hour").locator(".warn")
+    assert warned.inner_text() == "⚠ speech is only 12 dB above the background noise"
+    assert warned.get_attribute("title") == NOISE_WARNING.message
+    assert page.locator("tr.rec", has_text="dialogue").locator(".warn").count() == 0
 
     _open(page, "dialogue")
     page.wait_for_selector(".prosody svg path.f0")
