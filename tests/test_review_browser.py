@@ -466,6 +466,11 @@ def test_marks_are_reviewed_one_after_another_from_the_keyboard(outdir: Path, se
     page.locator("body").press("n")
     assert marks[pinned()]["type"] == kind
     page.keyboard.press("Escape")
+    if page.locator("input[name=view][value='transcript.txt']").count():  # not from a text view
+        page.check("input[name=view][value='transcript.txt']")
+        page.locator("body").press("n")
+        page.wait_for_function("document.getElementById('status').textContent.includes('Words & prosody view')")
+        page.check("input[name=view][value='words']")
 
     layer = json.loads((folder / "corrections.json").read_text())
     verdicts = [(e["args"]["mark"], e["args"]["status"]) for e in layer["edits"] if e["op"] == "mark.review"][-3:]

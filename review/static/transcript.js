@@ -279,6 +279,9 @@
   function typing(el) {
     return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
   }
+  function takesLetters(el) {  // a field where N or A is text (a radio button or a checkbox is not)
+    return typing(el) && !(el.tagName === "INPUT" && ["radio", "checkbox", "range", "button"].includes(el.type));
+  }
 
   document.addEventListener("keydown", (e) => {
     const inField = typing(document.activeElement);
@@ -286,7 +289,7 @@
     else if (e.key === "ArrowLeft" && (e.ctrlKey || !inField)) { e.preventDefault(); back(); }
     else if (e.key === "z" && (e.ctrlKey || e.metaKey) && !inField) { e.preventDefault(); undo(); }
     else if (e.key === "Escape") { unpin(); }
-    else if (inField || e.ctrlKey || e.metaKey || e.altKey) { /* typing, or another program's shortcut */ }
+    else if (takesLetters(document.activeElement) || e.ctrlKey || e.metaKey || e.altKey) { /* typing, or another shortcut */ }
     else if (e.key === "n") { e.preventDefault(); stepMark(1, true); }
     else if (e.key === "p") { e.preventDefault(); stepMark(-1, false); }
     else if (REVIEW_KEYS[e.key] && pinnedMark >= 0 && pinnedMark === cursorMark) {
@@ -525,10 +528,12 @@
 
   // The next mark after the one stepped to (wrapping round), or before it; only unreviewed ones if asked.
   function stepMark(dir, unreviewedOnly) {
+    if (linesBox.hidden) { setStatus("marks are stepped through in the Words & prosody view"); return; }
     const order = markOrder(), at = order.indexOf(cursorMark);
     const ahead = dir > 0 ? order.slice(at + 1).concat(order.slice(0, at + 1))
       : order.slice(0, Math.max(at, 0)).reverse().concat(order.slice(Math.max(at, 0)).reverse());
-    const k = ahead.find((j) => !unreviewedOnly || D.marks[j].status === "unreviewed");
+    const k = ahead.find((j) => (!unreviewedOnly || D.marks[j].status === "unreviewed") &&
+      linesBox.querySelector(`[data-m="${j}"]`) !== null);  // drawn on the page
     if (k === undefined) { setStatus(order.length ? "every mark here is reviewed" : "no marks here"); return; }
     goToMark(k);
   }
