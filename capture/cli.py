@@ -49,6 +49,16 @@ def _note_stop(signum, frame) -> None:
     _stop_during_startup.set()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM in a command that does not handle stopping itself: raised in the main thread so
+    that its ``finally`` blocks run as for Ctrl+C (the scratch folder of decoded audio is
+    removed, the aligner's worker processes are shut down) instead of the process vanishing."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     enforce_offline()
     # Importing the model libraries takes seconds; a SIGTERM then must not kill a watcher that
@@ -65,14 +75,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if previous is not None and not getattr(args, "handles_stop", False):
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, _raise_terminated)
         if stop_requested_during_startup():
             return 128 + signal.SIGTERM
     try:
         return int(args.func(args) or 0)
+    except Terminated:
+        print("tonescribe: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("tonescribe: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None and not getattr(args, "handles_stop", False):
+            signal.signal(signal.SIGTERM, previous)  # main() called in-process (tests) leaves no handler behind
 
 
 def _hold_cpu_isa_first(argv: Optional[Sequence[str]]) -> None:

@@ -147,3 +147,62 @@ def test_the_same_recording_gives_the_same_transcript_again(processed, tmp_path)
 
     assert without_timings(tmp_path / "out" / "dialogue" / "transcript.json") == without_timings(
         folder / "transcript.json")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_process_leaves_no_worker_processes_behind(tmp_path, signal_name):
+    """Stopped while the aligner's worker processes run: SIGTERM ends it cleanly (exit 143, its
+    scratch folder of decoded audio removed, nothing published); after SIGKILL, which nothing
+    can catch, the workers see their parent gone and end within seconds instead of waiting for
+    work for ever."""
+    import signal
+    import time
+
+    samples, sr = sf.read(SAMPLE, dtype="float64")
+    long = tmp_path / "long.wav"
+    sf.write(long, np.concatenate([samples] * 3), sr, subtype="PCM_16")  # > 25 s of talk: aligned in workers
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "capture.cli", "process", str(long), "--out", "out",
+                             "--speakers", "none"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(scratch)})
+    try:
+        deadline = time.monotonic() + 300
+        while len(workers := _children(proc.pid)) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the aligner's workers never started"
+            time.sleep(0.2)
+        proc.send_signal(getattr(signal, signal_name))
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 20
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), f"worker processes {workers} outlived their parent"
+    assert not (tmp_path / "out" / "long").exists()
+    if signal_name == "SIGTERM":
+        assert proc.returncode == 143 and "stopped (SIGTERM)" in err, (proc.returncode, err)
+        assert list(scratch.glob("tonescribe-decoded-*")) == []

@@ -43,8 +43,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -163,7 +165,7 @@ class WordAligner:
 
                 # spawn, not fork: the parent may hold CUDA contexts and model threads
                 self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_worker_start, initargs=(self.options,))
+                                                 initializer=_worker_start, initargs=(self.options, os.getpid()))
             # longest first, so a long piece does not start last
             order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k].samples))
             results = dict(zip(order, self._pool.map(_worker_align_piece, [jobs[k] for k in order])))
@@ -493,9 +495,35 @@ def align_piece(aligner: WordAligner, job: AlignJob) -> tuple[list, int, int]:
 _WORKER_ALIGNER: Optional[WordAligner] = None
 
 
-def _worker_start(options: AlignOptions) -> None:
+def _worker_start(options: AlignOptions, parent: int) -> None:
     global _WORKER_ALIGNER
+    _end_with_parent(parent)  # first: the parent may be gone while this worker still starts
     _WORKER_ALIGNER = WordAligner(options)
+
+
+def _end_with_parent(parent: int, *, every_s: float = 1.0) -> None:
+    """End this worker when its parent is gone without shutting the pool down (killed): the
+    other workers hold the pool's pipes open too, so it would wait for work (or to hand back a
+    result) for ever. On Linux the kernel sends SIGKILL when the parent dies, which works
+    whatever the worker is doing; elsewhere a thread looks for the parent every second."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the request was made
+                os._exit(0)
+            return
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="tonescribe-parent-watch", daemon=True).start()
 
 
 def _worker_align_piece(job: AlignJob) -> tuple[list, int, int]:
