@@ -12,6 +12,7 @@ from typing import Optional
 
 from capture.cmd_watch import LOCK_NAME
 from capture.jobstore import Job, JobStore, store_dir
+from capture.progress import table_lines
 from capture.worker import error_note_path
 
 
@@ -91,9 +92,7 @@ def run_status(args: argparse.Namespace) -> int:
             error = "quality: " + ", ".join(code.replace("_", " ") for code in job.warnings)
         table.append((job.name, row["shown_state"], stage, str(job.attempts), _seconds(job.duration_s),
                       _seconds(spent), Path(job.path).name, error))
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
-    for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    print("\n".join(table_lines(table)))
     total = sum(counts.values())
     finished = counts["done"] + counts["failed"]
     print(f"\nqueue: {finished}/{total} finished ({counts['done']} done, {counts['failed']} failed), "

@@ -22,6 +22,12 @@ def configure_logging(*, quiet: bool, verbose: bool) -> None:
     root.propagate = False
 
 
+def table_lines(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of text as aligned columns (the last one, free text, left as it is)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return [("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1]).rstrip() for r in rows]
+
+
 class Reporter:
     """Receives pipeline hooks; shows them as a live display or as log lines."""
 

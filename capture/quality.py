@@ -17,9 +17,10 @@ from typing import Optional
 import numpy as np
 
 from capture.record import ChannelQuality, IntensityTrack, QualityWarning, RecordingQuality, TimeSpan, Transcript, replace
+from prosody.intensity import REFERENCE_PA
 
 WARNING_CODES = ("clipping", "noise", "low_sample_rate", "no_speech")
-PRAAT_DB_RE_FULL_SCALE = 20 * math.log10(1 / 2e-5)  # the intensity track's dB are dBFS + 93.98
+PRAAT_DB_RE_FULL_SCALE = -20 * math.log10(REFERENCE_PA)  # the intensity track's dB are dBFS + 93.98
 
 
 @dataclass(frozen=True)
@@ -272,12 +273,17 @@ def _percent(share: float) -> str:
     return f"{100 * share:.1f} %" if share >= 0.001 else f"{100 * share:.2f} %"
 
 
+def warnings_of(transcript: Transcript) -> tuple[QualityWarning, ...]:
+    """The recording's quality warnings; none for a transcript written before quality was measured."""
+    return transcript.quality.warnings if transcript.quality is not None else ()
+
+
 def quality_note(transcript: Transcript) -> str:
     """``"quality: 2.3 % clipped; speech 12 dB above the noise"`` for a file's header, or "" when
     the recording drew no warning (or was processed before quality was measured)."""
-    q = transcript.quality
-    if q is None or not q.warnings:
+    if not warnings_of(transcript):
         return ""
+    q = transcript.quality
     snrs = [c.snr_db for c in q.channels if c.snr_db is not None] or [q.snr_db]
     short = {"clipping": lambda: f"{_percent(q.clipped_fraction)} clipped",
              "noise": lambda: f"speech {min(snrs):.0f} dB above the noise",

@@ -27,6 +27,7 @@ from capture.decode import DecodeError, sha256_of
 from capture.jobstore import Job, JobStore, unreadable_key
 from capture.outputs import TRANSCRIPT_JSON, write_output_dir
 from capture.pipeline import STAGES, Engine
+from capture.quality import warnings_of
 from capture.watcher import read_problem
 from export import export_after_write
 
@@ -209,7 +210,7 @@ class JobRunner:
         write_output_dir(transcript, folder, omit=self.options.omit)
         export_after_write(folder, self.options.exports, self.options.omit)
         self._finish(job, path, transcript.audio.duration_s, transcript.pipeline.timings_s,
-                     [w.code for w in transcript.quality.warnings] if transcript.quality is not None else [])
+                     [w.code for w in warnings_of(transcript)])
         checkpoints.clear()
         return "done"
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from capture import atomic
+from capture.quality import warnings_of
 from capture.record import Transcript
 from export.common import speakers
 from export.source import ExportError
@@ -106,8 +107,8 @@ def _details(transcript: Transcript) -> list[tuple[str, str]]:
                            f"on {transcript.pipeline.device}"),
         ("Exported", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
     ] + ([("Marks", note.capitalize())] if (note := left_out_text(transcript)) else []) + (
-        [("Recording quality", " ".join(f"{w.message[0].upper()}{w.message[1:]}." for w in transcript.quality.warnings))]
-        if transcript.quality is not None and transcript.quality.warnings else [])
+        [("Recording quality", " ".join(f"{w.message[0].upper()}{w.message[1:]}." for w in warned))]
+        if (warned := warnings_of(transcript)) else [])
 
 
 def build_docx(transcript: Transcript) -> bytes:

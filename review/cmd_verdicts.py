@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from capture import atomic
+from capture.progress import table_lines
 
 NOTE = ("Precision is the share of the reviewed marks that were accepted. It stands for all the marks when the "
         "reviewed ones were not picked for looking wrong (N in the review steps through them in order). "
@@ -71,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
         table.append((s.type, str(s.marks), str(s.accepted), str(s.rejected), str(s.unreviewed),
                       "-" if s.precision is None else f"{s.precision:.2f}",
                       "-" if interval is None else f"{interval[0]:.2f}-{interval[1]:.2f}"))
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("\n".join(table_lines(table)))
     print(f"\n{NOTE}")
     return 0
 

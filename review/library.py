@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Optional
 
 from capture.outputs import TRANSCRIPT_JSON
+from capture.quality import warnings_of
 from capture.record import Transcript
 from review.corrections import CORRECTIONS_JSON, Corrected, correct, load_layer
 
@@ -179,7 +180,7 @@ def _summary(folder: Path, cache: TranscriptCache) -> dict:
         return {"sha256": t.audio.sha256, "duration_s": t.audio.duration_s,
                 "speakers": tuple(s.label for s in t.speakers), "words": len(t.words), "marks": len(t.marks),
                 "corrections": len(load_layer(folder).edits),
-                "quality": tuple(w.message for w in (t.quality.warnings if t.quality is not None else ()))}
+                "quality": tuple(w.message for w in warnings_of(t))}
     data = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
     Transcript.from_dict({"schema_version": data.get("schema_version"), "audio": data["audio"],
                           "pipeline": data["pipeline"]})  # the same version and shape checks as a full load

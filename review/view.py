@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from capture.quality import warnings_of
 from capture.record import Mark, Transcript
 from prosody.notation.layout import accented_letters, colon_offset
 from review.corrections import Corrected
@@ -134,7 +135,7 @@ def view_model(c: Corrected, *, renderers: list, revision: int, edits: list[dict
         "renderers": renderers,
         "edits": edits,
         "skipped": list(c.skipped),
-        "quality": [w.message for w in (t.quality.warnings if t.quality is not None else ())],
+        "quality": [w.message for w in warnings_of(t)],
     }
 
 
