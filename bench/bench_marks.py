@@ -54,7 +54,7 @@ CORPUS = Path(os.environ.get("TONESCRIBE_CORPUS", REPO.parent / "shared" / "corp
 
 from bench.prosody_testset import is_lj, source_path, unedited_recording  # noqa: E402
 from capture.device import CPU_ISAS, restart_held  # noqa: E402
-from capture.record import Transcript, replace  # noqa: E402
+from capture.record import SCHEMA_VERSION, Transcript, replace  # noqa: E402
 from prosody.marks import MARK_TYPES  # noqa: E402
 from prosody.marks import annotate as _annotate  # noqa: E402
 from prosody.thresholds import load_thresholds  # noqa: E402
@@ -64,9 +64,9 @@ WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
 DIFFERENCE_LIMITS = {"emphasis": ("pitch_above_st", "loudness_above_db", "pitch_support_st"),
                      "loudness": ("loud_above_db", "quiet_below_db"),
                      "pitch_steps": ("min_step_st", "landing_beyond_median_st"), "tempo": ("mads",),
-                     "lengthening": ("phone_excess_s", "word_excess_s")}
+                     "lengthening": ("phone_excess_s", "word_excess_s", "steady_min_s")}
 RATIO_LIMITS = {"emphasis": ("duration_ratio",), "pitch_steps": ("relative_step",),
-                "lengthening": ("phone_ratio", "word_ratio", "held_ratio")}
+                "lengthening": ("phone_ratio", "word_ratio", "held_ratio", "steady_ratio")}
 
 
 def relaxed(thresholds, fraction: float):
@@ -109,6 +109,9 @@ class Runner:
 
             done = Transcript.load(cached)
             if done.audio.sha256 == sha256_of(audio):
+                if done.spectral_change is None and done.intensity is not None:  # cached before schema 1.4
+                    done = with_spectral_change(done, audio)
+                    cached.write_text(done.to_json())
                 return done
         if speakers not in self.engines:
             from capture.pipeline import Engine, ProcessOptions
@@ -123,6 +126,33 @@ class Runner:
         t = self.engines[speakers].process(audio)
         cached.write_text(t.to_json())
         return t
+
+
+def with_spectral_change(t: Transcript, audio: Path) -> Transcript:
+    """A transcript cached before schema 1.4 given the spectral change tracks the pipeline now
+    measures (the same numbers: ``prosody.spectral`` on the same decoded audio; with a channel per
+    speaker, each channel's, and recording-wide the loudest channel's frame by frame, as
+    ``prosody.measure`` does), so the recognition need not be run again."""
+    import tempfile
+
+    from capture.audio16k import decode_to_folder
+    from prosody.spectral import SpectralOptions, spectral_change_frames, spectral_track
+
+    options = SpectralOptions(hop_s=t.intensity.hop_s)
+    n = len(t.intensity.db)
+    with tempfile.TemporaryDirectory() as scratch:
+        decoded = decode_to_folder(audio, scratch)
+        if not t.channel_tracks:
+            return replace(t, spectral_change=spectral_track(
+                spectral_change_frames(decoded.read_16k(), sr=16000, options=options)[:n], hop_s=options.hop_s),
+                schema_version=SCHEMA_VERSION)
+        own = [spectral_change_frames(decoded.read_16k(channel=c.channel), sr=16000, options=options)[:n]
+               for c in t.channel_tracks]
+    levels = np.array([[np.nan if v is None else v for v in c.intensity.db[:n]] for c in t.channel_tracks])
+    wide = np.stack(own)[np.nanargmax(levels, axis=0), np.arange(n)]
+    return replace(t, spectral_change=spectral_track(wide, hop_s=options.hop_s), schema_version=SCHEMA_VERSION,
+                   channel_tracks=tuple(replace(c, spectral_change=spectral_track(x, hop_s=options.hop_s))
+                                        for c, x in zip(t.channel_tracks, own)))
 
 
 def _norm(text: str) -> str:

@@ -224,6 +224,7 @@ class Engine:
     def _prosody(self, audio: DecodedAudio, recognizer: Recognizer, partial: Transcript) -> Transcript:
         result = measure(audio, partial.words, partial.speakers, self.options.prosody)
         measured = replace(partial, words=result.words, pauses=result.pauses, pitch=result.pitch,
-                           intensity=result.intensity, channel_tracks=result.channel_tracks)
+                           intensity=result.intensity, channel_tracks=result.channel_tracks,
+                           spectral_change=result.spectral_change)
         return annotate(measured, self.options.thresholds)
 

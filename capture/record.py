@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,16 @@ class IntensityTrack:
 
 
 @dataclass(frozen=True)
+class SpectralTrack:
+    """How far the spectrum's shape moves around each frame (``prosody/spectral.py``): low where a
+    sound is held steady. None where it is not measured (the first and last frames)."""
+
+    hop_s: float
+    start_s: float
+    change: tuple[Optional[float], ...]
+
+
+@dataclass(frozen=True)
 class ChannelTracks:
     """One channel's own tracks, where each speaker has a channel (a microphone each): the marks
     measure a speaker's words on their own channel, not on the recording-wide tracks, which
@@ -142,6 +152,7 @@ class ChannelTracks:
     channel: int
     pitch: PitchTrack
     intensity: IntensityTrack
+    spectral_change: Optional[SpectralTrack] = None  # from schema 1.4
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,7 @@ class Transcript:
     intensity: Optional[IntensityTrack] = None
     channel_tracks: tuple[ChannelTracks, ...] = ()
     quality: Optional[RecordingQuality] = None
+    spectral_change: Optional[SpectralTrack] = None  # from schema 1.4
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict:

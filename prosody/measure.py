@@ -9,11 +9,12 @@ import numpy as np
 
 from capture.audio16k import BLOCK_FRAMES, Audio16k, framewise_in_blocks
 from capture.decode import ASR_SAMPLE_RATE_HZ
-from capture.record import ChannelTracks, IntensityTrack, Pause, PitchTrack, Speaker, Word, replace
+from capture.record import ChannelTracks, IntensityTrack, Pause, PitchTrack, SpectralTrack, Speaker, Word, replace
 from prosody.features import speaker_median_f0, word_prosody
 from prosody.intensity import IntensityOptions, high_band_intensity_frames, intensity_frames, intensity_track
 from prosody.pauses import PauseOptions, find_pauses
 from prosody.pitch import SWIFT_F0_HOP, PitchOptions, f0_frames, pitch_track
+from prosody.spectral import SpectralOptions, spectral_change_frames, spectral_track
 
 TRACK_MARGIN_S = 1.5
 
@@ -23,10 +24,11 @@ class ProsodyOptions:
     pitch: PitchOptions = field(default_factory=PitchOptions)
     intensity: IntensityOptions = field(default_factory=IntensityOptions)
     pauses: PauseOptions = field(default_factory=PauseOptions)
+    spectral: SpectralOptions = field(default_factory=SpectralOptions)
 
     def __post_init__(self):
-        if abs(self.pitch.hop_s - self.intensity.hop_s) > 1e-12:
-            raise ValueError("pitch and intensity must share one hop_s so frames line up")
+        if abs(self.pitch.hop_s - self.intensity.hop_s) > 1e-12 or abs(self.pitch.hop_s - self.spectral.hop_s) > 1e-12:
+            raise ValueError("pitch, intensity and spectral change must share one hop_s so frames line up")
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,18 @@ class ProsodyResult:
     pitch: PitchTrack
     intensity: IntensityTrack
     channel_tracks: tuple[ChannelTracks, ...] = ()
+    spectral_change: Optional[SpectralTrack] = None
 
 
 def _tracks(signal: np.ndarray, options: ProsodyOptions) -> np.ndarray:
-    """F0, intensity and the intensity above 3 kHz (for pause edges), on one frame grid."""
+    """F0, intensity, the intensity above 3 kHz (for pause edges) and the spectral change (for held
+    sounds), on one frame grid."""
     f0 = f0_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.pitch)
     db = intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
     high = high_band_intensity_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.intensity)
-    n = min(len(f0), len(db), len(high))
-    return np.stack([f0[:n], db[:n], high[:n]])
+    change = spectral_change_frames(signal, sr=ASR_SAMPLE_RATE_HZ, options=options.spectral)
+    n = min(len(f0), len(db), len(high), len(change))
+    return np.stack([f0[:n], db[:n], high[:n], change[:n]])
 
 
 def tracks_in_blocks(audio: Audio16k, options: ProsodyOptions, *, channel: Optional[int] = None,
@@ -73,17 +78,20 @@ def measure(
     channel_of = {s.id: s.channel for s in speakers if s.channel is not None}
     if channel_of and audio.info.channels > 1:
         per_channel = {c: tracks_in_blocks(audio, options, channel=c) for c in sorted(set(channel_of.values()))}
-        n = min(len(f0) for f0, _, _ in per_channel.values())
-        stacked_f0, stacked_db, stacked_high = (np.stack([t[k][:n] for t in per_channel.values()]) for k in range(3))
+        n = min(len(t[0]) for t in per_channel.values())
+        stacked_f0, stacked_db, stacked_high, stacked_change = (np.stack([t[k][:n] for t in per_channel.values()])
+                                                                for k in range(4))
         loudest = stacked_db.argmax(axis=0)
         f0 = stacked_f0[loudest, np.arange(n)]
         high = stacked_high[loudest, np.arange(n)]
+        change = stacked_change[loudest, np.arange(n)]
         db = stacked_db.max(axis=0)
         word_tracks = {sid: (per_channel[c][0][:n], per_channel[c][1][:n]) for sid, c in channel_of.items()}
-        channel_tracks = tuple(ChannelTracks(c, pitch_track(t[0][:n], hop_s=hop_s), intensity_track(t[1][:n], hop_s=hop_s))
+        channel_tracks = tuple(ChannelTracks(c, pitch_track(t[0][:n], hop_s=hop_s), intensity_track(t[1][:n], hop_s=hop_s),
+                                             spectral_track(t[3][:n], hop_s=hop_s))
                                for c, t in per_channel.items())
     else:
-        f0, db, high = tracks_in_blocks(audio, options)
+        f0, db, high, change = tracks_in_blocks(audio, options)
         word_tracks, channel_tracks = {}, ()
 
     words, pauses = find_pauses(words, db, hop_s=hop_s, window_s=options.intensity.window_s, high_db=high,
@@ -103,6 +111,7 @@ def measure(
         pitch=pitch_track(f0, hop_s=hop_s),
         intensity=intensity_track(db, hop_s=hop_s),
         channel_tracks=channel_tracks,
+        spectral_change=spectral_track(change, hop_s=hop_s),
     )
 
 

@@ -86,6 +86,9 @@ class LengtheningThresholds:
     slow_neighbour_ratio: float
     slow_stretch_phone_ratio: float
     default_final_factor: float
+    steady_change_max: float
+    steady_ratio: float
+    steady_min_s: float
     colon_per_s: float
 
 

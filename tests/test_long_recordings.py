@@ -160,7 +160,7 @@ MEMORY_PROBE = textwrap.dedent("""
     from transcribe.vad import speech_probabilities_in_blocks
     import numpy as np
     audio = decode_to_folder(sys.argv[1], tempfile.mkdtemp())
-    f0, db, high = tracks_in_blocks(audio, ProsodyOptions())
+    f0, db, high, change = tracks_in_blocks(audio, ProsodyOptions())
     probs = speech_probabilities_in_blocks(audio)
     mel = mel_frames_in_blocks(audio)
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -743,6 +743,79 @@ def test_in_an_aligned_recording_words_without_phones_are_not_judged():
     assert not of_type(annotate(t), "lengthening")  # its held sound alone would be (test above)
 
 
+def _steady_frames(n, words, held_s, *, usual_s=0.05):
+    """A spectral change track of ``n`` frames: each of ``words`` (index -> word) holds its sound
+    steady (change 5, under the limit of 30) for ``usual_s`` around its middle, word k for
+    ``held_s[k]``; the spectrum moves (change 60) everywhere else."""
+    change = np.full(n, 60.0)
+    for k, w in words.items():
+        frames = int(round(held_s.get(k, usual_s) / HOP_S))
+        middle = int(round((w.start_s + w.end_s) / 2 / HOP_S))
+        change[middle - frames // 2: middle - frames // 2 + frames] = 5.0
+    return change
+
+
+def _steady(t, held_s, *, usual_s=0.05):
+    """``t`` with a spectral change track from ``_steady_frames`` over all its words."""
+    from capture.record import SpectralTrack
+
+    change = _steady_frames(len(t.intensity.db), dict(enumerate(t.words)), held_s, usual_s=usual_s)
+    return replace(t, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(change.tolist())))
+
+
+def test_a_sound_held_steady_is_lengthening_whatever_the_words_phones_say():
+    """Every word is said at the same pace, so its phones show nothing; but word 8 holds its sound
+    steady 0.25 s, five times the others' 0.05 s (a drawn-out vowel the recogniser took for
+    another word, its held time spread over several phones)."""
+    t = _with_phones(make_transcript(regular_words(24)))
+    assert not of_type(annotate(t), "lengthening")
+    (mark,) = of_type(annotate(_steady(t, {8: 0.25})), "lengthening")
+    assert mark.first_word == 8 and mark.value == 1
+    e = mark.evidence
+    assert e["by"] == "steady" and e["steady_s"] == 0.25 and e["speaker_steady_norm_s"] == 0.05
+    assert e["steady_ratio"] == 5.0 and e["phone"] == "AA" and e["held_vowel"] == {"index": 0, "of": 1}
+
+
+@pytest.mark.parametrize("usual_s, held_s, lengthened", [
+    (0.04, 0.14, True),   # 3.5 times the norm: steady_ratio exactly
+    (0.04, 0.13, False),  # 3.25 times
+    (0.02, 0.10, True),   # 5 times, and steady_min_s exactly
+    (0.02, 0.09, False),  # 4.5 times, but under steady_min_s: too short to hear as held
+])
+def test_a_steady_sound_is_judged_at_its_limits_as_its_evidence_says(usual_s, held_s, lengthened):
+    t = annotate(_steady(_with_phones(make_transcript(regular_words(24))), {8: held_s}, usual_s=usual_s))
+    assert [m.first_word for m in of_type(t, "lengthening")] == ([8] if lengthened else [])
+
+
+def test_a_steady_stretch_at_the_silence_level_is_no_sound_held():
+    """Word 8's 0.25 s of steady spectrum lie under the recording's silence level (a steady hiss in
+    a gap the aligner gave to the word): nothing is held."""
+    words = regular_words(24)
+    middle = (words[8][1] + words[8][2]) / 2
+    t = make_transcript(words, db=lambda t: SILENCE_DB if abs(t - middle) < 0.13 else BASE_DB)
+    assert not of_type(annotate(_steady(_with_phones(t), {8: 0.25})), "lengthening")
+
+
+def test_steady_sounds_are_read_from_each_speakers_own_channel():
+    """S1 holds word 7 steady on their microphone while S2, louder, talks over it on theirs: the
+    recording-wide track follows S2's moving spectrum there and shows no held sound; S1's own
+    channel does."""
+    from capture.record import SpectralTrack
+
+    t = _with_phones(_two_microphones(with_channel_tracks=True))
+    n = len(t.intensity.db)
+    mine = {k: w for k, w in enumerate(t.words) if w.speaker == "S1"}
+    theirs = {k: w for k, w in enumerate(t.words) if w.speaker == "S2"}
+    own = {0: _steady_frames(n, mine, {7: 0.25}), 1: _steady_frames(n, theirs, {})}
+    louder = [1 if b > a else 0 for a, b in zip(t.channel_tracks[0].intensity.db, t.channel_tracks[1].intensity.db)]
+    wide = SpectralTrack(HOP_S, 0.0, tuple(own[c][k] for k, c in enumerate(louder)))
+    t = replace(t, spectral_change=wide, channel_tracks=tuple(
+        replace(c, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(own[c.channel].tolist()))) for c in t.channel_tracks))
+    held = [m.first_word for m in of_type(annotate(t), "lengthening")]
+    assert held == [7]
+    assert 7 not in [m.first_word for m in of_type(annotate(replace(t, channel_tracks=())), "lengthening")]
+
+
 # --------------------------------------------------------------------------- overlap, output
 
 

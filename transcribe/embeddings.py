@@ -20,13 +20,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from prosody.spectral import N_FFT, N_MELS, mel_power_frames, mel_power_of_padded
 from transcribe.models import ModelNotFound
 
 logger = logging.getLogger("tonescribe.embeddings")
 
 SAMPLE_RATE_HZ = 16000
 HOP_S = 0.010
-N_MELS = 40
 TARGET_DBFS = -30.0
 _THREADS_LOCK = threading.Lock()
 
@@ -68,7 +68,6 @@ def _volume_gain(rms: float) -> float:
     return float(10 ** (gain_db / 20)) if gain_db > 0 else 1.0
 
 
-N_FFT = int(0.025 * SAMPLE_RATE_HZ)
 HOP = int(HOP_S * SAMPLE_RATE_HZ)
 
 
@@ -77,8 +76,7 @@ def mel_frames(samples_16k: np.ndarray) -> np.ndarray:
 
     Same numbers as ``librosa.feature.melspectrogram`` with Resemblyzer's settings (centred
     frames, zero padding, periodic Hann window, Slaney mel scale and area normalisation)."""
-    x = normalise_volume(np.asarray(samples_16k, dtype=np.float32))
-    return _mel_of_padded(np.pad(x, N_FFT // 2))
+    return mel_power_frames(normalise_volume(np.asarray(samples_16k, dtype=np.float32)))
 
 
 def mel_frames_in_blocks(audio, *, block_frames: int = 300 * SAMPLE_RATE_HZ) -> np.ndarray:
@@ -96,45 +94,9 @@ def mel_frames_in_blocks(audio, *, block_frames: int = 300 * SAMPLE_RATE_HZ) -> 
     for start, stop, left, x in blocks_16k(audio, block_frames=block_frames, margin_frames=half):
         last_block = stop >= total
         padded = np.pad(x * np.float32(gain), (half - left, half if last_block else 0))
-        mel = _mel_of_padded(padded)
+        mel = mel_power_of_padded(padded)
         parts.append(mel if last_block else mel[: (stop - start) // HOP])
     return np.concatenate(parts) if parts else np.zeros((0, N_MELS), dtype=np.float32)
-
-
-def _mel_of_padded(x: np.ndarray) -> np.ndarray:
-    n = 1 + max(0, (x.size - N_FFT) // HOP)
-    frames = np.lib.stride_tricks.as_strided(x, (n, N_FFT), (x.strides[0] * HOP, x.strides[0]), writeable=False)
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    basis = _mel_basis(N_FFT).T
-    out = np.empty((n, N_MELS), dtype=np.float32)
-    for a in range(0, n, 6000):  # one minute at a time keeps the FFT's working memory flat
-        out[a: a + 6000] = (np.abs(np.fft.rfft(frames[a: a + 6000] * window, axis=1)) ** 2) @ basis
-    return out
-
-
-@lru_cache(maxsize=2)
-def _mel_basis(n_fft: int) -> np.ndarray:
-    """Slaney-style mel filterbank (librosa's default), shape (40, n_fft // 2 + 1)."""
-
-    def hz_to_mel(f):
-        f = np.asarray(f, dtype=np.float64)
-        linear = f / (200.0 / 3)
-        log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-        return np.where(f >= 1000.0, log, linear)
-
-    def mel_to_hz(m):
-        m = np.asarray(m, dtype=np.float64)
-        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * 200.0 / 3)
-
-    fft_hz = np.linspace(0, SAMPLE_RATE_HZ / 2, n_fft // 2 + 1)
-    mel_hz = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE_HZ / 2), N_MELS + 2))
-    ramps = mel_hz[:, None] - fft_hz[None, :]
-    fdiff = np.diff(mel_hz)
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_hz[2: N_MELS + 2] - mel_hz[:N_MELS]))[:, None]
-    return weights.astype(np.float32)
 
 
 class VoiceEncoder:

@@ -77,6 +77,19 @@ class Context:
     def db_of(self, speaker) -> np.ndarray:
         return self.tracks.get(speaker, (self.f0, self.db))[1]
 
+    def change_of(self, speaker) -> Optional[np.ndarray]:
+        """The spectral change track (NaN where unmeasured) a speaker's words are measured on: their
+        own channel's where they have one, like ``f0_of``; None in transcripts before schema 1.4."""
+        known = self.cache.setdefault("spectral_change", {})
+        if speaker not in known:
+            t = self.transcript
+            channel = next((s.channel for s in t.speakers if s.id == speaker), None)
+            own = {c.channel: c for c in t.channel_tracks}
+            track = own[channel].spectral_change if channel in own else t.spectral_change
+            known[speaker] = None if track is None else np.array(
+                [np.nan if v is None else v for v in track.change], dtype=float)
+        return known[speaker]
+
     def silence_db(self, speaker=None) -> Optional[float]:
         """The silence level (the pause finder's) of the track a speaker is measured on (default: the
         recording-wide one), worked out once."""

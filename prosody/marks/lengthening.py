@@ -36,11 +36,22 @@ is lengthening, with those cues in ``emphasis_cues_passed``.
 In a recording without phones (other languages, or ``--no-align``) the rule falls back on the
 *held* sound: each word's longest run of frames near its loudest level (``held_s``, see
 ``prosody.baselines``) against the median held time of the speaker's words. In an aligned
-recording, words the aligner could not place are not judged.
+recording, words the aligner could not place are not judged by their duration.
+
+A word these leave unmarked is lengthened still when it holds a sound *steady*: its longest run of
+frames whose spectral change (``Transcript.spectral_change``, ``prosody/spectral.py``) stays under
+``steady_change_max`` while sounding above the silence level is ``steady_ratio`` times the
+speaker's norm (``STEADY_NORM_PERCENTILE`` of their words' longest runs) and ``steady_min_s``
+long. This reads the drawn-out sound from the audio, whatever the recogniser made of the word: a
+drawn-out "park" heard as "power" spreads its held vowel over AW and ER, and "pencils" heard as
+"pen souls" halves the word, so the phones show nothing held. A steady sound that long stands out
+from any pace, so no slow-stretch or neighbour veto applies. Transcripts written before schema
+1.4 have no such track, and their words are judged on their phones alone.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Optional
 
@@ -55,6 +66,8 @@ VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW"
 HOLDABLE = VOWELS | {"M", "N", "NG", "L", "R", "W", "Y", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"}
 MIN_PHONES = 4  # ours: a phone's own norm needs this many of the speaker's tokens; else its class's
 MIN_FINALS = 3  # the speaker's own final lengthening needs this many unit-final words with phones
+MIN_STEADY_WORDS = 5  # ours: a speaker's steady-sound norm needs this many words holding a steady run
+STEADY_NORM_PERCENTILE = 75  # ours: the norm is this percentile of the words' longest steady runs
 
 
 def phone_s(ctx: Context, phone, speaker=None) -> float:
@@ -186,63 +199,146 @@ def _judgements(ctx: Context) -> tuple[dict[int, tuple], set[int]]:
     per annotation."""
     if "lengthening" in ctx.cache:
         return ctx.cache["lengthening"]
-    th = ctx.thresholds.lengthening
     words = ctx.transcript.words
     phones = PhoneNorms(ctx) if any(w.phones for w in words) else None
     out, slow = {}, set()
     for i in ctx.order:
-        if phones is not None:  # an aligned recording: words without phones are not judged
-            got = phones.ratios(ctx, i) if words[i].phones else []
-            if not got:
-                continue
-            label, mine, excess, at = max(got, key=lambda g: g[2])
-            whole = phones.word_ratio(ctx, i)
-            whole_excess = sum(max(0.0, g[2]) for g in got)
-            # judged on the numbers the evidence shows (durations come in 10 ms frames, and 0.27 s
-            # - 0.12 s is 0.1499... in floating point)
-            shown = {"phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
-                     "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3)}
-            by_phone = shown["phone_ratio"] >= th.phone_ratio and shown["phone_excess_s"] >= th.phone_excess_s
-            by_word = shown["word_ratio"] >= th.word_ratio and shown["word_excess_s"] >= th.word_excess_s
-            if not (by_phone or by_word):
-                continue
-            pace = slow_pace(ctx, phones, i)
-            if pace is not None and not by_phone:
-                slow.add(i)
-                continue  # drawn out with the words near it: a slow stretch
-            if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
-                continue  # a sound held about as much as the slow stretch around it holds its words
-            around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
-            vowels = [k for k, p in enumerate(words[i].phones) if p.label in VOWELS]
-            held_vowel = {"index": vowels.index(at), "of": len(vowels)} if by_phone and at in vowels else None
-            held_other = held_consonant(at, vowels, len(words[i].phones)) if by_phone and at not in vowels else None
-            evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word", "held_vowel": held_vowel,
-                        "held_consonant": held_other,
-                        "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
-                        "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
-                        "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
-                        "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s,
-                        "slow_neighbours_word_ratio": r(pace) if pace is not None else None,
-                        "slow_neighbour_ratio": th.slow_neighbour_ratio, "slow_stretch_phone_ratio": th.slow_stretch_phone_ratio}
-            limit = th.phone_ratio
-            if not by_phone:  # the whole word drawn out
-                mine, limit, excess = whole, th.word_ratio, whole_excess
-        else:
-            mine = held_ratio(ctx, i)
-            if mine is None or mine < th.held_ratio:
-                continue
-            around = median_or_none(held_ratio(ctx, j) for j in ctx.neighbours(i, 2))
-            limit = th.held_ratio
-            norm = ctx.baseline(i).held_median_s
-            excess = ctx.measures[i].held_s - norm
-            evidence = {"held_ratio": r(mine), "held_s": ctx.measures[i].held_s, "speaker_held_median_s": norm,
-                        "held_ratio_threshold": th.held_ratio}
-        if around is not None and around > th.neighbour_ratio_max:
-            continue
-        out[i] = (mine, limit, excess, {**evidence, "neighbours_ratio": r(around),
-                                        "neighbour_ratio_max": th.neighbour_ratio_max, "colon_per_s": th.colon_per_s})
+        got = (_by_phones(ctx, phones, i, slow) if phones is not None else _by_held(ctx, i)) or _by_steady(ctx, i)
+        if got is not None:
+            out[i] = got
     ctx.cache["lengthening"] = out, slow
     return out, slow
+
+
+def _with_neighbours(ctx: Context, judgement: tuple, around: Optional[float]) -> Optional[tuple]:
+    """The judgement with its neighbours' ratio in its evidence; None when the neighbours are
+    drawn out too (that is tempo)."""
+    th = ctx.thresholds.lengthening
+    if around is not None and around > th.neighbour_ratio_max:
+        return None
+    mine, limit, excess, evidence = judgement
+    return mine, limit, excess, {**evidence, "neighbours_ratio": r(around), "neighbour_ratio_max": th.neighbour_ratio_max,
+                                 "colon_per_s": th.colon_per_s}
+
+
+def _by_phones(ctx: Context, phones: PhoneNorms, i: int, slow: set[int]) -> Optional[tuple]:
+    """(ratio, limit, seconds beyond the norm, evidence) of word i judged on its aligned phones (an
+    aligned recording: words without phones are not judged here); adds it to ``slow`` when it is
+    drawn out with the words near it."""
+    th = ctx.thresholds.lengthening
+    words = ctx.transcript.words
+    got = phones.ratios(ctx, i) if words[i].phones else []
+    if not got:
+        return None
+    label, mine, excess, at = max(got, key=lambda g: g[2])
+    whole = phones.word_ratio(ctx, i)
+    whole_excess = sum(max(0.0, g[2]) for g in got)
+    # judged on the numbers the evidence shows (durations come in 10 ms frames, and 0.27 s
+    # - 0.12 s is 0.1499... in floating point)
+    shown = {"phone_ratio": r(mine), "phone_excess_s": r(excess, 3),
+             "word_ratio": r(whole), "word_excess_s": r(whole_excess, 3)}
+    by_phone = shown["phone_ratio"] >= th.phone_ratio and shown["phone_excess_s"] >= th.phone_excess_s
+    by_word = shown["word_ratio"] >= th.word_ratio and shown["word_excess_s"] >= th.word_excess_s
+    if not (by_phone or by_word):
+        return None
+    pace = slow_pace(ctx, phones, i)
+    if pace is not None and not by_phone:
+        slow.add(i)
+        return None  # drawn out with the words near it: a slow stretch
+    if pace is not None and mine < th.slow_stretch_phone_ratio * pace:
+        return None  # a sound held about as much as the slow stretch around it holds its words
+    around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
+    evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word",
+                **(held_place(words[i].phones, at) if by_phone else {"held_vowel": None, "held_consonant": None}),
+                "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
+                "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
+                "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
+                "word_ratio_threshold": th.word_ratio, "word_excess_threshold_s": th.word_excess_s,
+                "slow_neighbours_word_ratio": r(pace) if pace is not None else None,
+                "slow_neighbour_ratio": th.slow_neighbour_ratio, "slow_stretch_phone_ratio": th.slow_stretch_phone_ratio}
+    if by_phone:
+        return _with_neighbours(ctx, (mine, th.phone_ratio, excess, evidence), around)
+    return _with_neighbours(ctx, (whole, th.word_ratio, whole_excess, evidence), around)  # the whole word drawn out
+
+
+def held_place(phones, at: int) -> dict:
+    """Where in the word the held phone ``at`` (an index into ``phones``) is, for the renderers'
+    colons: which of its vowels (``held_vowel``), or which consonant between which vowels
+    (``held_consonant``); both None for a phone that cannot be held (a stop)."""
+    vowels = [k for k, p in enumerate(phones) if p.label in VOWELS]
+    label = phones[at].label
+    return {"held_vowel": {"index": vowels.index(at), "of": len(vowels)} if label in VOWELS else None,
+            "held_consonant": held_consonant(at, vowels, len(phones)) if label in HOLDABLE - VOWELS else None}
+
+
+def _by_held(ctx: Context, i: int) -> Optional[tuple]:
+    """Word i judged on its held time (a recording without phones)."""
+    th = ctx.thresholds.lengthening
+    mine = held_ratio(ctx, i)
+    if mine is None or mine < th.held_ratio:
+        return None
+    norm = ctx.baseline(i).held_median_s
+    evidence = {"held_ratio": r(mine), "held_s": ctx.measures[i].held_s, "speaker_held_median_s": norm,
+                "held_ratio_threshold": th.held_ratio}
+    around = median_or_none(held_ratio(ctx, j) for j in ctx.neighbours(i, 2))
+    return _with_neighbours(ctx, (mine, th.held_ratio, ctx.measures[i].held_s - norm, evidence), around)
+
+
+def steady_runs(ctx: Context, speaker) -> list[tuple[int, int]]:
+    """[first, last + 1) frames of each run where the speaker's track holds a sound steady: its
+    spectral change under ``steady_change_max`` and its level at or above the silence level."""
+    change, db, silence = ctx.change_of(speaker), ctx.db_of(speaker), ctx.silence_db(speaker)
+    if change is None or silence is None:
+        return []
+    n = min(len(change), len(db))
+    with np.errstate(invalid="ignore"):
+        steady = (change[:n] < ctx.thresholds.lengthening.steady_change_max) & (db[:n] >= silence)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], steady.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def longest_steady(ctx: Context) -> dict[int, tuple[float, float]]:
+    """Word -> (seconds, middle in seconds) of the longest steady run whose middle falls within the
+    word's measured span; and per speaker, under the key ``("norm", speaker)``, their norm: the
+    ``STEADY_NORM_PERCENTILE`` of their words' longest runs (needs ``MIN_STEADY_WORDS`` words)."""
+    if "steady" in ctx.cache:
+        return ctx.cache["steady"]
+    out: dict = {}
+    for speaker, mine in ctx.by_speaker.items():
+        spans = sorted((ctx.measures[i].start_s, ctx.measures[i].end_s, i) for i in mine)
+        starts = [a for a, _, _ in spans]
+        for first, stop in steady_runs(ctx, speaker):
+            seconds, middle = (stop - first) * ctx.hop_s, (first + stop) / 2 * ctx.hop_s
+            k = bisect.bisect_right(starts, middle) - 1
+            for a, b, i in spans[max(0, k - 1): k + 1]:
+                if a <= middle < b and seconds > out.get(i, (0.0,))[0]:
+                    out[i] = (seconds, middle)
+        held = [out[i][0] for i in mine if i in out]
+        if len(held) >= MIN_STEADY_WORDS:
+            out["norm", speaker] = float(np.percentile(held, STEADY_NORM_PERCENTILE))
+    ctx.cache["steady"] = out
+    return out
+
+
+def _by_steady(ctx: Context, i: int) -> Optional[tuple]:
+    """Word i judged on the longest sound it holds steady, against the speaker's norm."""
+    th = ctx.thresholds.lengthening
+    steady = longest_steady(ctx)
+    norm = steady.get(("norm", ctx.transcript.words[i].speaker))
+    if i not in steady or not norm:
+        return None
+    seconds, middle = steady[i]
+    ratio = seconds / norm
+    if r(seconds) < th.steady_min_s or r(ratio) < th.steady_ratio:
+        return None
+    phones = ctx.transcript.words[i].phones
+    at = next((k for k, p in enumerate(phones) if p.start_s <= middle < p.end_s), None)
+    evidence = {"by": "steady", "steady_s": r(seconds), "steady_ratio": r(ratio), "speaker_steady_norm_s": r(norm, 3),
+                "phone": phones[at].label if at is not None else None,
+                **(held_place(phones, at) if at is not None else {"held_vowel": None, "held_consonant": None}),
+                "steady_change_max": th.steady_change_max, "steady_ratio_threshold": th.steady_ratio,
+                "steady_min_threshold_s": th.steady_min_s}
+    return _with_neighbours(ctx, (ratio, th.steady_ratio, seconds - norm, evidence), None)
 
 
 def find(ctx: Context) -> list[Mark]:
