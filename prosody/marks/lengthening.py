@@ -184,7 +184,8 @@ def slow_pace(ctx: Context, phones: PhoneNorms, i: int) -> Optional[float]:
 
 
 def in_slow_stretch(ctx: Context, i: int) -> bool:
-    """Word i was drawn out as a whole but not lengthening, as words near it are drawn out too."""
+    """Word i was drawn out as a whole with the words near it (a slow stretch), so its duration
+    makes it no lengthening (a sound it holds steady still may: ``_by_steady``)."""
     return i in _judgements(ctx)[1]
 
 
