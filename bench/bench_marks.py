@@ -136,6 +136,7 @@ def with_spectral_change(t: Transcript, audio: Path) -> Transcript:
     import tempfile
 
     from capture.audio16k import decode_to_folder
+    from capture.decode import ASR_SAMPLE_RATE_HZ as SR
     from prosody.spectral import SpectralOptions, spectral_change_frames, spectral_track
 
     options = SpectralOptions(hop_s=t.intensity.hop_s)
@@ -144,11 +145,11 @@ def with_spectral_change(t: Transcript, audio: Path) -> Transcript:
         decoded = decode_to_folder(audio, scratch)
         if not t.channel_tracks:
             return replace(t, spectral_change=spectral_track(
-                spectral_change_frames(decoded.read_16k(), sr=16000, options=options)[:n], hop_s=options.hop_s),
+                spectral_change_frames(decoded.read_16k(), sr=SR, options=options)[:n], hop_s=options.hop_s),
                 schema_version=SCHEMA_VERSION)
-        own = [spectral_change_frames(decoded.read_16k(channel=c.channel), sr=16000, options=options)[:n]
+        own = [spectral_change_frames(decoded.read_16k(channel=c.channel), sr=SR, options=options)[:n]
                for c in t.channel_tracks]
-    levels = np.array([[np.nan if v is None else v for v in c.intensity.db[:n]] for c in t.channel_tracks])
+    levels = np.array([c.intensity.db[:n] for c in t.channel_tracks], dtype=float)  # None (not measured): NaN
     wide = np.stack(own)[np.nanargmax(levels, axis=0), np.arange(n)]
     return replace(t, spectral_change=spectral_track(wide, hop_s=options.hop_s), schema_version=SCHEMA_VERSION,
                    channel_tracks=tuple(replace(c, spectral_change=spectral_track(x, hop_s=options.hop_s))

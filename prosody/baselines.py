@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from capture.record import Transcript
+from capture.record import ChannelTracks, Transcript
 from prosody.features import frame_range
 from prosody.pauses import silence_threshold_db
 from prosody.syllables import count_syllables
@@ -97,12 +97,17 @@ def speaker_tracks(transcript: Transcript, f0: np.ndarray, db: np.ndarray) -> di
     """Speaker -> (F0, dB) to measure that speaker's words on: their own channel's tracks where the
     transcript has them (a microphone each), else the recording-wide ``f0``, ``db`` (the very same
     arrays, so callers can tell the two apart with ``is``)."""
-    own = {t.channel: t for t in transcript.channel_tracks}
     out = {}
     for speaker in {w.speaker for w in transcript.words}:
-        channel = next((s.channel for s in transcript.speakers if s.id == speaker), None)
-        out[speaker] = _arrays(own[channel].pitch, own[channel].intensity) if channel in own else (f0, db)
+        own = own_channel_tracks(transcript, speaker)
+        out[speaker] = _arrays(own.pitch, own.intensity) if own is not None else (f0, db)
     return out
+
+
+def own_channel_tracks(transcript: Transcript, speaker) -> Optional[ChannelTracks]:
+    """The tracks of the speaker's own channel, where the transcript has them (a microphone each)."""
+    channel = next((s.channel for s in transcript.speakers if s.id == speaker), None)
+    return next((t for t in transcript.channel_tracks if t.channel == channel), None) if channel is not None else None
 
 
 def silence_level_db(db: np.ndarray) -> Optional[float]:

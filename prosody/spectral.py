@@ -19,9 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from capture.decode import ASR_SAMPLE_RATE_HZ as SAMPLE_RATE_HZ
 from capture.record import SpectralTrack
 
-SAMPLE_RATE_HZ = 16000
 N_FFT = int(0.025 * SAMPLE_RATE_HZ)  # a 25 ms window
 N_MELS = 40
 FLOOR_POWER = 1e-10  # the log's floor (digital silence); a fixed floor keeps block-by-block equal to one pass

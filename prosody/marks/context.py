@@ -9,8 +9,8 @@ from typing import Optional
 import numpy as np
 
 from capture.record import Transcript
-from prosody.baselines import (SpeakerBaseline, WordMeasure, measure_words, silence_level_db, speaker_baselines,
-                               speaker_tracks, track_arrays)
+from prosody.baselines import (SpeakerBaseline, WordMeasure, measure_words, own_channel_tracks, silence_level_db,
+                               speaker_baselines, speaker_tracks, track_arrays)
 from prosody.marks.timing import nuclei, refine
 from prosody.thresholds import Thresholds
 
@@ -80,15 +80,14 @@ class Context:
     def change_of(self, speaker) -> Optional[np.ndarray]:
         """The spectral change track (NaN where unmeasured) a speaker's words are measured on: their
         own channel's where they have one, like ``f0_of``; None in transcripts before schema 1.4."""
-        known = self.cache.setdefault("spectral_change", {})
-        if speaker not in known:
-            t = self.transcript
-            channel = next((s.channel for s in t.speakers if s.id == speaker), None)
-            own = {c.channel: c for c in t.channel_tracks}
-            track = own[channel].spectral_change if channel in own else t.spectral_change
-            known[speaker] = None if track is None else np.array(
-                [np.nan if v is None else v for v in track.change], dtype=float)
-        return known[speaker]
+        own = own_channel_tracks(self.transcript, speaker)
+        track = own.spectral_change if own is not None else self.transcript.spectral_change
+        if track is None:
+            return None
+        known = self.cache.setdefault("spectral_change", {})  # one array per track, not per speaker
+        if id(track) not in known:
+            known[id(track)] = np.array(track.change, dtype=float)  # None (not measured) becomes NaN
+        return known[id(track)]
 
     def silence_db(self, speaker=None) -> Optional[float]:
         """The silence level (the pause finder's) of the track a speaker is measured on (default: the

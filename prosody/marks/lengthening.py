@@ -250,7 +250,7 @@ def _by_phones(ctx: Context, phones: PhoneNorms, i: int, slow: set[int]) -> Opti
         return None  # a sound held about as much as the slow stretch around it holds its words
     around = median_or_none(phones.word_ratio(ctx, j) for j in ctx.neighbours(i, 2) if words[j].phones)
     evidence = {"phone": label, **shown, "by": "phone" if by_phone else "word",
-                **(held_place(words[i].phones, at) if by_phone else {"held_vowel": None, "held_consonant": None}),
+                **held_place(words[i].phones, at if by_phone else None),
                 "final_lengthening_factor": r(phones.final_factor[words[i].speaker]) if i in phones.finals else None,
                 "final_factor_measured": phones.final_factor_measured[words[i].speaker] if i in phones.finals else None,
                 "phone_ratio_threshold": th.phone_ratio, "phone_excess_threshold_s": th.phone_excess_s,
@@ -262,12 +262,12 @@ def _by_phones(ctx: Context, phones: PhoneNorms, i: int, slow: set[int]) -> Opti
     return _with_neighbours(ctx, (whole, th.word_ratio, whole_excess, evidence), around)  # the whole word drawn out
 
 
-def held_place(phones, at: int) -> dict:
+def held_place(phones, at: Optional[int]) -> dict:
     """Where in the word the held phone ``at`` (an index into ``phones``) is, for the renderers'
     colons: which of its vowels (``held_vowel``), or which consonant between which vowels
-    (``held_consonant``); both None for a phone that cannot be held (a stop)."""
+    (``held_consonant``); both None for a phone that cannot be held (a stop), or for no phone."""
     vowels = [k for k, p in enumerate(phones) if p.label in VOWELS]
-    label = phones[at].label
+    label = phones[at].label if at is not None else None
     return {"held_vowel": {"index": vowels.index(at), "of": len(vowels)} if label in VOWELS else None,
             "held_consonant": held_consonant(at, vowels, len(phones)) if label in HOLDABLE - VOWELS else None}
 
@@ -298,13 +298,14 @@ def steady_runs(ctx: Context, speaker) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
-def longest_steady(ctx: Context) -> dict[int, tuple[float, float]]:
+def longest_steady(ctx: Context) -> tuple[dict[int, tuple[float, float]], dict]:
     """Word -> (seconds, middle in seconds) of the longest steady run whose middle falls within the
-    word's measured span; and per speaker, under the key ``("norm", speaker)``, their norm: the
-    ``STEADY_NORM_PERCENTILE`` of their words' longest runs (needs ``MIN_STEADY_WORDS`` words)."""
+    word's measured span; and speaker -> their norm, the ``STEADY_NORM_PERCENTILE`` of their words'
+    longest runs (for a speaker with ``MIN_STEADY_WORDS`` such words)."""
     if "steady" in ctx.cache:
         return ctx.cache["steady"]
-    out: dict = {}
+    out: dict[int, tuple[float, float]] = {}
+    norms: dict = {}
     for speaker, mine in ctx.by_speaker.items():
         spans = sorted((ctx.measures[i].start_s, ctx.measures[i].end_s, i) for i in mine)
         starts = [a for a, _, _ in spans]
@@ -316,16 +317,16 @@ def longest_steady(ctx: Context) -> dict[int, tuple[float, float]]:
                     out[i] = (seconds, middle)
         held = [out[i][0] for i in mine if i in out]
         if len(held) >= MIN_STEADY_WORDS:
-            out["norm", speaker] = float(np.percentile(held, STEADY_NORM_PERCENTILE))
-    ctx.cache["steady"] = out
-    return out
+            norms[speaker] = float(np.percentile(held, STEADY_NORM_PERCENTILE))
+    ctx.cache["steady"] = out, norms
+    return out, norms
 
 
 def _by_steady(ctx: Context, i: int) -> Optional[tuple]:
     """Word i judged on the longest sound it holds steady, against the speaker's norm."""
     th = ctx.thresholds.lengthening
-    steady = longest_steady(ctx)
-    norm = steady.get(("norm", ctx.transcript.words[i].speaker))
+    steady, norms = longest_steady(ctx)
+    norm = norms.get(ctx.transcript.words[i].speaker)
     if i not in steady or not norm:
         return None
     seconds, middle = steady[i]
@@ -336,7 +337,7 @@ def _by_steady(ctx: Context, i: int) -> Optional[tuple]:
     at = next((k for k, p in enumerate(phones) if p.start_s <= middle < p.end_s), None)
     evidence = {"by": "steady", "steady_s": r(seconds), "steady_ratio": r(ratio), "speaker_steady_norm_s": r(norm, 3),
                 "phone": phones[at].label if at is not None else None,
-                **(held_place(phones, at) if at is not None else {"held_vowel": None, "held_consonant": None}),
+                **held_place(phones, at),
                 "steady_change_max": th.steady_change_max, "steady_ratio_threshold": th.steady_ratio,
                 "steady_min_threshold_s": th.steady_min_s}
     return _with_neighbours(ctx, (ratio, th.steady_ratio, seconds - norm, evidence), None)
