@@ -63,7 +63,7 @@ WORD_TYPES = ("emphasis", "loud", "quiet", "pitch_step", "lengthening")
 # the limits a mark must pass, by how they are relaxed: differences (x (1 - f)) and ratios (1 + (r - 1)(1 - f))
 DIFFERENCE_LIMITS = {"emphasis": ("pitch_above_st", "loudness_above_db", "pitch_support_st"),
                      "loudness": ("loud_above_db", "quiet_below_db"),
-                     "pitch_steps": ("min_step_st", "landing_beyond_median_st"), "tempo": ("mads",),
+                     "pitch_steps": ("min_step_st", "landing_beyond_median_st"), "tempo": ("mads", "change_mads"),
                      "lengthening": ("phone_excess_s", "word_excess_s", "steady_min_s")}
 RATIO_LIMITS = {"emphasis": ("duration_ratio",), "pitch_steps": ("relative_step",),
                 "lengthening": ("phone_ratio", "word_ratio", "held_ratio", "steady_ratio")}

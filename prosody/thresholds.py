@@ -68,6 +68,8 @@ class IntonationThresholds:
 
 @dataclass(frozen=True)
 class TempoThresholds:
+    change_mads: float
+    change_min_mad: float
     mads: float
     window_words: int
     min_words: int

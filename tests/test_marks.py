@@ -520,6 +520,66 @@ def test_tempo_and_loud_stretches_stay_within_a_turn():
     assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(18, 19), (26, 27)]
 
 
+def _changing(t, change):
+    """``t`` with a spectral change track: ``change(time_s)`` in every frame."""
+    from capture.record import SpectralTrack
+
+    values = [change(k * HOP_S) for k in range(len(t.intensity.db))]
+    return replace(t, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(values)))
+
+
+@pytest.mark.parametrize("factor, value", [(1.25, "faster"), (0.8, "slower")])
+def test_tempo_reads_how_fast_the_sound_changes(factor, value):
+    """Every word is as long as the others, so the syllable rate shows nothing; the sound of words
+    10-14 changes ``factor`` times as fast (a stretch said faster or slower has the same sounds
+    following each other sooner or later): that stretch is the tempo mark, on a log scale."""
+    words = regular_words(30)
+    t = make_transcript(words)
+    assert not of_type(annotate(t), "tempo")
+    a, b = words[10][1], words[14][2]
+    (mark,) = of_type(annotate(_changing(t, lambda x: 40.0 * (factor if a <= x <= b else 1.0))), "tempo")
+    assert (mark.value, mark.first_word, mark.last_word) == (value, 10, 14)
+    e = mark.evidence
+    assert e["by"] == "spectral_change" and e["mads"] == 2.5 and e["min_mad"] == 0.03
+    assert e["log_rate_deviation"] == pytest.approx(np.log(factor), abs=0.01)
+    assert e["reference_change_per_s"] == pytest.approx(40.0 / HOP_S, rel=0.01)
+    assert e["change_per_s"] == pytest.approx(40.0 * factor / HOP_S, rel=0.01)
+    assert e["rate_syl_s"] == pytest.approx(1 / 0.31, rel=0.02)  # the words' own pace (0.31 s sounding), unchanged
+    assert e["reference_rate_syl_s"] == pytest.approx(1 / 0.31, rel=0.02)  # and the syllables' reference beside it
+
+
+def test_tempo_change_rate_counts_only_sounding_frames():
+    """The spectrum of silence jumps about (noise): frames under the silence level are not talk,
+    also inside a word's span. Words 10-14 begin with 0.1 s of silence whose spectrum changes ten
+    times as fast as the speech; the stretch is not faster for it."""
+    words = regular_words(30)
+    lead = [(words[k][1], words[k][1] + 0.1) for k in range(10, 15)]
+
+    def in_lead(x):
+        return any(a <= x < b for a, b in lead)
+    t = make_transcript(words, db=lambda x: SILENCE_DB if in_lead(x) else BASE_DB)
+    assert not of_type(annotate(_changing(t, lambda x: 400.0 if in_lead(x) else 40.0)), "tempo")
+
+
+def test_tempo_without_a_change_track_judges_the_syllable_rate():
+    # a transcript before schema 1.4: words 10-14 said in 0.24 s instead of 0.3 (25 % faster)
+    t = annotate(make_transcript(regular_words(24, lengths={k: 0.24 for k in range(10, 15)})))
+    (mark,) = of_type(t, "tempo")
+    assert mark.evidence["by"] == "syllables" and mark.evidence["mads"] == 2.0 and "change_per_s" not in mark.evidence
+
+
+def test_windows_of_words_that_do_not_sound_have_no_rate():
+    from prosody.marks.tempo import cumulative, reference, window_log_rates
+
+    amounts = np.array([2, 2, 0, 0, 2, 2, 2, 2], dtype=float)
+    seconds = np.array([1, 1, 0, 0, 1, 1, 1, 1], dtype=float)
+    camount, csec = cumulative(amounts), cumulative(seconds)
+    rates = window_log_rates(camount, csec, 2)
+    assert np.isnan(rates[2]) and np.allclose(rates[[0, 1, 3, 4, 5, 6]], np.log(2.0))
+    median, mad = reference(camount, csec, rates, 2, 6, 7)  # the silent window is left out, not a NaN median
+    assert median == pytest.approx(np.log(2.0)) and mad == pytest.approx(0.0)
+
+
 def test_a_long_word_without_a_held_sound_is_not_lengthening():
     words = regular_words(14, lengths={8: 0.8})
     a, b = words[8][1], words[8][2]
