@@ -56,6 +56,10 @@ def rerender(folder: Path, notations: list[str], thresholds_path: Path | None, o
     written = []
     if thresholds_path is not None or not transcript.marks:
         thresholds = load_thresholds(thresholds_path)
+        if transcript.spectral_change is None and transcript.intensity is not None:
+            logger.warning("%s: written before schema 1.4, without the spectral change track: tempo is judged on "
+                           "the syllable rate and no sound held steady counts as lengthening; process the recording "
+                           "again to have them", folder)
         transcript = annotate(transcript, thresholds)
         options = {**transcript.pipeline.options, "thresholds": thresholds.as_dict()}
         transcript = replace(transcript, pipeline=replace(transcript.pipeline, options=options))
