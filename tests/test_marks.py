@@ -520,12 +520,16 @@ def test_tempo_and_loud_stretches_stay_within_a_turn():
     assert [(m.first_word, m.last_word) for m in of_type(t, "loud")] == [(18, 19), (26, 27)]
 
 
-def _changing(t, change):
-    """``t`` with a spectral change track: ``change(time_s)`` in every frame."""
+def _with_change(t, values):
+    """``t`` with a spectral change track of ``values``, one per intensity frame."""
     from capture.record import SpectralTrack
 
-    values = [change(k * HOP_S) for k in range(len(t.intensity.db))]
-    return replace(t, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(values)))
+    return replace(t, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(float(v) for v in values)))
+
+
+def _changing(t, change):
+    """``t`` with a spectral change track: ``change(time_s)`` in every frame."""
+    return _with_change(t, [change(k * HOP_S) for k in range(len(t.intensity.db))])
 
 
 @pytest.mark.parametrize("factor, value", [(1.25, "faster"), (0.8, "slower")])
@@ -817,10 +821,7 @@ def _steady_frames(n, words, held_s, *, usual_s=0.05):
 
 def _steady(t, held_s, *, usual_s=0.05):
     """``t`` with a spectral change track from ``_steady_frames`` over all its words."""
-    from capture.record import SpectralTrack
-
-    change = _steady_frames(len(t.intensity.db), dict(enumerate(t.words)), held_s, usual_s=usual_s)
-    return replace(t, spectral_change=SpectralTrack(HOP_S, 0.0, tuple(change.tolist())))
+    return _with_change(t, _steady_frames(len(t.intensity.db), dict(enumerate(t.words)), held_s, usual_s=usual_s))
 
 
 def test_a_sound_held_steady_is_lengthening_whatever_the_words_phones_say():
