@@ -23,6 +23,7 @@ from capture.decode import ASR_SAMPLE_RATE_HZ as SAMPLE_RATE_HZ
 from capture.record import SpectralTrack
 
 N_FFT = int(0.025 * SAMPLE_RATE_HZ)  # a 25 ms window
+MEL_HOP = int(0.01 * SAMPLE_RATE_HZ)  # 10 ms: the tracks' frame step, and the speaker encoder's
 N_MELS = 40
 FLOOR_POWER = 1e-10  # the log's floor (digital silence); a fixed floor keeps block-by-block equal to one pass
 
@@ -46,7 +47,7 @@ class SpectralOptions:
             raise ValueError(f"n_cepstra must lie between 1 and {N_MELS - 1}, not {self.n_cepstra}")
 
 
-def mel_power_frames(samples_16k: np.ndarray, *, hop: int = 160) -> np.ndarray:
+def mel_power_frames(samples_16k: np.ndarray, *, hop: int = MEL_HOP) -> np.ndarray:
     """(frames, 40) power mel spectrogram, frame ``j`` centred at sample ``j * hop`` (zero padding
     at the ends): ``1 + len // hop`` frames, on the grid of ``prosody.intensity.intensity_frames``."""
     x = np.asarray(samples_16k, dtype=np.float32)
@@ -55,7 +56,7 @@ def mel_power_frames(samples_16k: np.ndarray, *, hop: int = 160) -> np.ndarray:
     return mel_power_of_padded(np.pad(x, N_FFT // 2), hop=hop)
 
 
-def mel_power_of_padded(x: np.ndarray, *, hop: int = 160) -> np.ndarray:
+def mel_power_of_padded(x: np.ndarray, *, hop: int = MEL_HOP) -> np.ndarray:
     """``mel_power_frames`` of a signal already padded by half a window at each end."""
     n = 1 + max(0, (x.size - N_FFT) // hop)
     frames = np.lib.stride_tricks.as_strided(x, (n, N_FFT), (x.strides[0] * hop, x.strides[0]), writeable=False)

@@ -20,13 +20,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from prosody.spectral import N_FFT, N_MELS, mel_power_frames, mel_power_of_padded
+from prosody.spectral import MEL_HOP, N_FFT, N_MELS, SAMPLE_RATE_HZ, mel_power_frames, mel_power_of_padded
 from transcribe.models import ModelNotFound
 
 logger = logging.getLogger("tonescribe.embeddings")
 
-SAMPLE_RATE_HZ = 16000
-HOP_S = 0.010
 TARGET_DBFS = -30.0
 _THREADS_LOCK = threading.Lock()
 
@@ -68,9 +66,6 @@ def _volume_gain(rms: float) -> float:
     return float(10 ** (gain_db / 20)) if gain_db > 0 else 1.0
 
 
-HOP = int(HOP_S * SAMPLE_RATE_HZ)
-
-
 def mel_frames(samples_16k: np.ndarray) -> np.ndarray:
     """(frames, 40) power mel spectrogram on a 10 ms hop; frame i is centred at i * 10 ms.
 
@@ -84,8 +79,8 @@ def mel_frames_in_blocks(audio, *, block_frames: int = 300 * SAMPLE_RATE_HZ) -> 
     volume normalisation is measured over the whole recording first, as in one pass."""
     from capture.audio16k import blocks_16k
 
-    if block_frames % HOP:
-        raise ValueError(f"block_frames must be a multiple of {HOP}")
+    if block_frames % MEL_HOP:
+        raise ValueError(f"block_frames must be a multiple of {MEL_HOP}")
     square_sum = sum(float(np.square(x, dtype=np.float64).sum()) for *_, x in blocks_16k(audio, block_frames=block_frames))
     total = audio.frames_16k
     gain = _volume_gain(np.sqrt(square_sum / total) if total else 0.0)
@@ -95,7 +90,7 @@ def mel_frames_in_blocks(audio, *, block_frames: int = 300 * SAMPLE_RATE_HZ) -> 
         last_block = stop >= total
         padded = np.pad(x * np.float32(gain), (half - left, half if last_block else 0))
         mel = mel_power_of_padded(padded)
-        parts.append(mel if last_block else mel[: (stop - start) // HOP])
+        parts.append(mel if last_block else mel[: (stop - start) // MEL_HOP])
     return np.concatenate(parts) if parts else np.zeros((0, N_MELS), dtype=np.float32)
 
 
